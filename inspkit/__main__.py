@@ -1,0 +1,5 @@
+"""``python -m inspkit`` runs the CLI."""
+
+from inspkit.cli import main
+
+main()
