@@ -1,0 +1,351 @@
+"""Recipes: typed, frozen descriptions of a product family and its line.
+
+A recipe is loaded from YAML into frozen dataclasses. Values resolve as
+defaults ← YAML ← CLI flags (:func:`with_overrides`); every key is checked
+against the dataclass fields (an unknown key is an error naming the valid
+ones) and every numeric range is checked in one place, :data:`RANGES`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inspkit.errors import RecipeError
+from inspkit.recipe_augment import AugmentRanges
+from inspkit.types import Roi
+
+
+class Task(str, enum.Enum):
+    """What the model does: classify the whole part, or detect local defects."""
+
+    CLASSIFY = "classify"
+    DETECT = "detect"
+
+
+class LabelKind(str, enum.Enum):
+    """How samples are labelled: OK/NG with defect types, or one of N classes."""
+
+    OK_NG = "ok-ng"
+    MULTICLASS = "multiclass"
+
+
+@dataclass(frozen=True)
+class AppearanceSpec:
+    """Camera-station appearance of the simulated product (drift moves these).
+
+    Mirrors ``simulator.products.Appearance`` field for field; see there.
+    """
+
+    illum_gain: float = 1.0
+    illum_offset: float = 0.0
+    gamma: float = 1.0
+    color_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    position_jitter_px: float = 2.0
+    rotation_jitter_deg: float = 1.0
+    scale: float = 1.0
+    blur_sigma: float = 0.0
+    noise_sigma: float = 2.0
+    material_color: tuple[int, int, int] | None = None
+    background: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """The synthetic product that stands in for the line's camera.
+
+    Attributes:
+        generator: Registry name in ``simulator.products``.
+        frame_h: Raw camera frame height in pixels.
+        frame_w: Raw camera frame width in pixels.
+        defect_rate: Share of defective parts (ok-ng products).
+        appearance: Nominal appearance of the station.
+    """
+
+    generator: str
+    frame_h: int = 256
+    frame_w: int = 256
+    defect_rate: float = 0.5
+    appearance: AppearanceSpec = field(default_factory=AppearanceSpec)
+
+
+@dataclass(frozen=True)
+class RoiSpec:
+    """The product ROI ``b = {cx, cy, H, W}`` in raw-frame pixels.
+
+    Attributes:
+        cx: Centre x. cy: Centre y. h: Height. w: Width.
+        margin: Loosening on every side, as a fraction of the size; 0 is a
+            strict ROI for parts that sit still in a jig.
+    """
+
+    cx: float
+    cy: float
+    h: float
+    w: float
+    margin: float = 0.0
+
+    def to_roi(self) -> Roi:
+        """The ROI with the margin applied."""
+        return Roi(self.cx, self.cy, self.h, self.w).loosened(self.margin)
+
+
+@dataclass(frozen=True)
+class StorageLimits:
+    """Free-disk thresholds for the storage guard, in GB (10^9 bytes)."""
+
+    warn_free_gb: float = 5.0
+    min_free_gb: float = 1.0
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """Where images come from.
+
+    Attributes:
+        line: Line id recorded with each sample.
+        station: Station id recorded with each sample.
+        cycle_time_ms: Time between two parts; the inspection budget.
+    """
+
+    line: str = "L1"
+    station: str = "S1"
+    cycle_time_ms: float = 2000.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything inspkit needs to know about one product family.
+
+    Attributes:
+        name: Recipe name.
+        product: Synthetic product generator and appearance.
+        roi: Product ROI in the raw frame.
+        taxonomy: Defect types (ok-ng) or class names (multiclass), each
+            with its one-line written policy.
+        task: Classifier or detector.
+        labels: OK/NG or multiclass labelling.
+        image_size: Side of the square model input, in pixels.
+        line: Line and station ids, cycle time.
+        augment: Augmentation ranges.
+        storage: Storage-guard limits.
+        seed: Default seed for anything random.
+    """
+
+    name: str
+    product: ProductSpec
+    roi: RoiSpec
+    taxonomy: dict[str, str]
+    task: Task = Task.CLASSIFY
+    labels: LabelKind = LabelKind.OK_NG
+    image_size: int = 224
+    line: LineSpec = field(default_factory=LineSpec)
+    augment: AugmentRanges = field(default_factory=AugmentRanges)
+    storage: StorageLimits = field(default_factory=StorageLimits)
+    seed: int = 0
+
+    def label_names(self) -> tuple[str, ...]:
+        """The values a sample's label may take."""
+        if self.labels is LabelKind.MULTICLASS:
+            return tuple(self.taxonomy)
+        return ("OK", "NG")
+
+
+# Every numeric range, in one place: dotted path -> (lowest, highest), inclusive.
+RANGES: dict[str, tuple[float, float]] = {
+    "image_size": (8, 4096),
+    "seed": (0, 2**32 - 1),
+    "product.frame_h": (16, 8192),
+    "product.frame_w": (16, 8192),
+    "product.defect_rate": (0.0, 1.0),
+    "product.appearance.illum_gain": (0.05, 10.0),
+    "product.appearance.gamma": (0.1, 10.0),
+    "product.appearance.position_jitter_px": (0.0, 1000.0),
+    "product.appearance.scale": (0.1, 10.0),
+    "product.appearance.blur_sigma": (0.0, 50.0),
+    "product.appearance.noise_sigma": (0.0, 128.0),
+    "roi.h": (1, 8192),
+    "roi.w": (1, 8192),
+    "roi.margin": (0.0, 2.0),
+    "line.cycle_time_ms": (1.0, 3_600_000.0),
+    "augment.factor": (1, 1000),
+    "augment.perspective.max_corner_shift": (0.0, 0.24),
+    "augment.color.rgb_shift": (0.0, 255.0),
+    "augment.color.hue_deg": (0.0, 180.0),
+    "augment.color.saturation": (0.0, 1.0),
+    "augment.color.value": (0.0, 1.0),
+    "augment.color.contrast": (0.0, 1.0),
+    "augment.noise.salt_pepper": (0.0, 0.5),
+    "augment.noise.gaussian_sigma": (0.0, 128.0),
+    "augment.noise.poisson_peak": (0.0, 1e6),
+    "storage.warn_free_gb": (0.0, 1e6),
+    "storage.min_free_gb": (0.0, 1e6),
+}
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe file.
+
+    Raises:
+        RecipeError: the file is missing or malformed, has an unknown key,
+            a missing key, a value of the wrong type or out of range.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"recipe {path} not found; give a YAML file such as recipes/cylinder-bonding.yaml") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RecipeError(f"recipe {path} cannot be read as YAML: {_first_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"recipe {path} must be a YAML mapping of keys to values")
+    return recipe_from_dict(data, source=str(path))
+
+
+def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
+    """Build and validate a :class:`Recipe` from plain data."""
+    try:
+        recipe = _build(Recipe, data, "")
+    except RecipeError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
+    _validate(recipe, source)
+    return recipe
+
+
+def with_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
+    """Apply CLI-flag values (dotted paths) on top of a recipe; ``None`` keeps the recipe's."""
+    data = recipe_to_dict(recipe)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value.value if isinstance(value, enum.Enum) else value
+    return recipe_from_dict(data, source="recipe with command-line values")
+
+
+def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
+    """Plain data (enums as values, tuples as lists) that :func:`recipe_from_dict` reads back."""
+    return _plain(dataclasses.asdict(recipe))
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The resolved recipe as YAML text."""
+    return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Recursively turn plain data into the dataclass ``cls``, checking keys and types."""
+    label = where or "the top level"
+    if not isinstance(data, dict):
+        raise RecipeError(f"{label} must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise RecipeError(
+            f"unknown key '{_join(where, unknown[0])}'; valid keys in {label}: {', '.join(fields)}"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _coerce(hints[name], data[name], _join(where, name))
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise RecipeError(f"missing key '{_join(where, name)}'")
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Check and convert one value against its type hint."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _coerce_enum(hint, value, where)
+    if origin is tuple:
+        return _coerce_tuple(args, value, where)
+    if origin is dict:
+        return _coerce_dict(value, where)
+    return _coerce_scalar(hint, value, where)
+
+
+def _coerce_enum(hint: type[enum.Enum], value: Any, where: str) -> enum.Enum:
+    try:
+        return hint(value)
+    except ValueError:
+        valid = ", ".join(str(m.value) for m in hint)
+        raise RecipeError(f"'{where}' is {value!r}; expected one of: {valid}") from None
+
+
+def _coerce_tuple(args: tuple[Any, ...], value: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) != len(args):
+        raise RecipeError(f"'{where}' must be a list of {len(args)} numbers, got {value!r}")
+    return tuple(_coerce_scalar(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+
+
+def _coerce_dict(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise RecipeError(f"'{where}' must be a non-empty mapping of names to one-line policies")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _coerce_scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    if hint is bool and isinstance(value, bool):
+        return value
+    raise RecipeError(f"'{where}' must be a {getattr(hint, '__name__', hint)}, got {value!r}")
+
+
+def _validate(recipe: Recipe, source: str) -> None:
+    """Check every range in :data:`RANGES` and the few rules between fields."""
+    for dotted, (low, high) in RANGES.items():
+        value = _get(recipe, dotted)
+        if not low <= value <= high:
+            raise RecipeError(f"{source}: '{dotted}' is {value}; expected {low} to {high}")
+    if recipe.storage.min_free_gb > recipe.storage.warn_free_gb:
+        raise RecipeError(f"{source}: 'storage.min_free_gb' must not exceed 'storage.warn_free_gb'")
+    for name in recipe.taxonomy:
+        if name in ("OK", "NG") and recipe.labels is LabelKind.OK_NG:
+            raise RecipeError(f"{source}: defect type '{name}' clashes with the OK/NG labels; rename it")
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        obj = getattr(obj, key)
+    return obj
+
+
+def _join(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
