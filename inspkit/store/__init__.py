@@ -1,0 +1,1 @@
+"""The workspace: a sample database, content-addressed images, a storage guard."""
