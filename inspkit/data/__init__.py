@@ -1,0 +1,1 @@
+"""The data stage: collect, label, crop and augment images in a workspace."""
