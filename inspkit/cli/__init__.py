@@ -68,9 +68,9 @@ def _root(
 
 
 def _register() -> None:
-    from inspkit.cli import augment, collect, crop, init, label, status
+    from inspkit.cli import augment, collect, crop, init, label, sheet, status
 
-    for module in (init, status, collect, label, crop, augment):
+    for module in (init, status, collect, label, crop, augment, sheet):
         module.register(app)
 
 

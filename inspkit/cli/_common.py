@@ -13,8 +13,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # long paths stay on one line, copyable
+err_console = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = typer.Option(
     Path("."), "-w", "--workspace", help="Workspace folder (made by 'inspkit init').",

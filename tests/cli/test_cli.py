@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import yaml
 
 from inspkit.cli import app
@@ -48,6 +49,22 @@ def test_walkthrough_on_simulated_data(runner, tmp_path: Path, recipe_file: Path
     assert result.exit_code == 0 and "created 60" in result.output
     result = _run(runner, "status", "-w", ws, "--check")
     assert result.exit_code == 0 and "integrity: ok" in result.output and "augment" in result.output
+    sheet = tmp_path / "sheet.png"
+    result = _run(runner, "sheet", "-w", ws, "--source", "crop", "-n", "10", "--tile-px", "32", "--out", sheet)
+    assert result.exit_code == 0 and "10 samples" in result.output
+    assert cv2.imread(str(sheet)).shape == (2 * (32 + 14), 8 * 32, 3)
+
+
+def test_a_sorted_vision_folder_labels_by_layout(runner, tmp_path: Path, recipe_file: Path) -> None:
+    from simulator.vision_folder import write_frames
+
+    ws = tmp_path / "ws"
+    _run(runner, "init", ws, "--recipe", recipe_file)
+    paths = write_frames(tmp_path / "pc", "cylinder_bonding", 12, seed=4, sorted_by_label=True)
+    result = _run(runner, "label", "-w", ws, "--from-folders", tmp_path / "pc")
+    assert result.exit_code == 0 and "labelled 12 samples (12 newly collected)" in result.output
+    layout = {p.parent.name if p.parent.parent.name == "ng" else "OK" for p in paths}
+    assert layout - {"OK"} and "OK" in layout
 
 
 def _error_line(result) -> str:
