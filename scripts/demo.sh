@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The data-stage walkthrough on the built-in simulator (run by `make demo`).
+set -euo pipefail
+WS=${1:-demo-ws}
+RECIPE=recipes/cylinder-bonding.yaml
+rm -rf "$WS" "$WS-incoming"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. a workspace for the cylinder-bonding line"
+inspkit init "$WS" --recipe "$RECIPE"
+
+step "2. collect 200 frames from the simulated camera (ground truth kept)"
+inspkit collect -w "$WS" --source sim:200
+
+step "3. a vision PC's folder, sorted by a quality engineer into ok/ and ng/<type>/"
+python -m simulator.vision_folder "$WS-incoming" --product cylinder_bonding --count 40 --seed 99 --sorted
+inspkit collect -w "$WS" --source "folder:$WS-incoming"
+inspkit label -w "$WS" --from-folders "$WS-incoming"
+
+step "4. label the simulated frames by the defect policy (here: their ground truth)"
+inspkit label -w "$WS" --from-truth
+
+step "5. crop the ROI, loosened by 5% because parts move a little"
+inspkit crop -w "$WS" --margin 0.05
+
+step "6. augment: perspective, colour, noise; two children per crop"
+inspkit augment -w "$WS" --factor 2 --ops perspective,color,noise
+
+step "7. look at it"
+inspkit sheet -w "$WS" --source crop --out "$WS/runs/crops.png"
+inspkit sheet -w "$WS" --source augment --out "$WS/runs/augmented.png"
+inspkit status -w "$WS" --check
+
+step "outputs"
+echo "workspace:      $WS/ (samples.db, images/, inspkit.yaml)"
+echo "contact sheets: $WS/runs/crops.png, $WS/runs/augmented.png"
+echo "vision folder:  $WS-incoming/"
