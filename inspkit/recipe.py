@@ -20,7 +20,7 @@ import yaml
 
 from inspkit.errors import RecipeError
 from inspkit.recipe_augment import AugmentRanges
-from inspkit.types import Roi
+from inspkit.types import Appearance, Roi
 
 
 class Task(str, enum.Enum):
@@ -35,26 +35,6 @@ class LabelKind(str, enum.Enum):
 
     OK_NG = "ok-ng"
     MULTICLASS = "multiclass"
-
-
-@dataclass(frozen=True)
-class AppearanceSpec:
-    """Camera-station appearance of the simulated product (drift moves these).
-
-    Mirrors ``simulator.products.Appearance`` field for field; see there.
-    """
-
-    illum_gain: float = 1.0
-    illum_offset: float = 0.0
-    gamma: float = 1.0
-    color_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    position_jitter_px: float = 2.0
-    rotation_jitter_deg: float = 1.0
-    scale: float = 1.0
-    blur_sigma: float = 0.0
-    noise_sigma: float = 2.0
-    material_color: tuple[int, int, int] | None = None
-    background: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +53,7 @@ class ProductSpec:
     frame_h: int = 256
     frame_w: int = 256
     defect_rate: float = 0.5
-    appearance: AppearanceSpec = field(default_factory=AppearanceSpec)
+    appearance: Appearance = field(default_factory=Appearance)
 
 
 @dataclass(frozen=True)
@@ -271,7 +251,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
             kwargs[name] = _coerce(hints[name], data[name], _join(where, name))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise RecipeError(f"missing key '{_join(where, name)}'")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a dataclass's own check (e.g. Appearance)
+        raise RecipeError(f"{label}: {exc}") from None
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:

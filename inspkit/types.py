@@ -99,3 +99,47 @@ class Box:
     def shifted(self, dx: float, dy: float) -> Box:
         """The same box moved by ``(dx, dy)`` pixels (used when cropping)."""
         return Box(self.cx + dx, self.cy + dy, self.h, self.w, self.label, self.confidence)
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """How a camera station makes a product look; drift moves these values.
+
+    Used by the recipe (``product.appearance``) and by the simulator's
+    product generators.
+
+    The defaults describe a well set-up station.
+
+    Attributes:
+        illum_gain: Multiplies intensity.
+        illum_offset: Added to intensity, in 0..255 units.
+        gamma: Tone curve exponent on normalised intensity (> 1 darkens mid-tones).
+        color_cast: R, G, B multipliers.
+        position_jitter_px: Standard deviation of the product centre offset, pixels.
+        rotation_jitter_deg: Standard deviation of the product rotation, degrees.
+        scale: Product size factor.
+        blur_sigma: Defocus as a Gaussian sigma, pixels (0 = sharp).
+        noise_sigma: Sensor noise standard deviation, 0..255 units.
+        material_color: RGB of the product's main material; None = product default.
+        background: RGB of the background; None = product default.
+    """
+
+    illum_gain: float = 1.0
+    illum_offset: float = 0.0
+    gamma: float = 1.0
+    color_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    position_jitter_px: float = 2.0
+    rotation_jitter_deg: float = 1.0
+    scale: float = 1.0
+    blur_sigma: float = 0.0
+    noise_sigma: float = 2.0
+    material_color: tuple[int, int, int] | None = None
+    background: tuple[int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.gamma <= 0 or self.scale <= 0:
+            raise ValueError(f"gamma and scale must be > 0, got {self.gamma}, {self.scale}")
+        if min(self.blur_sigma, self.noise_sigma, self.position_jitter_px) < 0:
+            raise ValueError("blur_sigma, noise_sigma and position_jitter_px must be >= 0")
+        if len(self.color_cast) != 3:
+            raise ValueError(f"color_cast needs 3 values (R, G, B), got {self.color_cast}")

@@ -118,9 +118,13 @@ def test_missing_and_malformed_files(tmp_path) -> None:
         load_recipe(bad)
 
 
-def test_appearance_spec_mirrors_the_simulator() -> None:
-    from inspkit.recipe import AppearanceSpec
+def test_appearance_is_the_simulators_and_its_checks_are_recipe_errors() -> None:
     from simulator.products import Appearance
 
-    assert [f.name for f in dataclasses.fields(AppearanceSpec)] == [f.name for f in dataclasses.fields(Appearance)]
-    assert recipe_to_dict(recipe_from_dict(small_recipe_dict()))["product"]["appearance"]["color_cast"] == [1.0, 1.0, 1.0]
+    recipe = recipe_from_dict(small_recipe_dict())
+    assert isinstance(recipe.product.appearance, Appearance)
+    assert recipe_to_dict(recipe)["product"]["appearance"]["color_cast"] == [1.0, 1.0, 1.0]
+    data = small_recipe_dict()
+    data["product"]["appearance"]["blur_sigma"] = -1.0
+    with pytest.raises(RecipeError, match="blur_sigma"):
+        recipe_from_dict(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 from inspkit.recipe import Recipe
@@ -13,13 +12,12 @@ def sim_images(recipe: Recipe, count: int, seed: int, start: int) -> Iterator[Ne
     """``count`` frames of the recipe's product, frame indices ``start`` onwards."""
     from inspkit.data.collect import image_from_array, truth_sample, utc_iso
     from inspkit.store.samples import Truth
-    from simulator.products import Appearance, create_product, generate
+    from simulator.products import create_product, generate
 
     spec = recipe.product
     product = create_product(spec.generator, (spec.frame_h, spec.frame_w))
-    appearance = Appearance(**dataclasses.asdict(spec.appearance))
     for index in range(start, start + count):
-        frame = generate(product, seed, index, appearance, spec.defect_rate)
+        frame = generate(product, seed, index, spec.appearance, spec.defect_rate)
         truth = Truth(frame.label, frame.defect_type, frame.boxes, frame.roi)
         record = truth_sample(
             f"sim:{spec.generator}", recipe.line.line, recipe.line.station,

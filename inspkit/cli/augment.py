@@ -27,7 +27,7 @@ def augment(
         raise InputError(f"--ops: {exc}") from None
     with open_workspace(workspace) as ws:
         recipe = with_overrides(ws.recipe, {"augment.factor": factor, "seed": seed})
-        with progress("augmenting", None) as step:
+        with progress("augmenting", None) as step:  # children stored; the total is not known up front
             report = augment_samples(ws, recipe.augment.factor, op_names, recipe.augment, recipe.seed, step)
     warn(report.warnings)
     console.print(

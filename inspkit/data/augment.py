@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from inspkit.data.augment_ops import augment, warp_boxes
-from inspkit.data.collect import BATCH
+from inspkit.data.collect import collect_images
 from inspkit.data.imageio import decode_mask, encode_mask, encode_png, read_image
 from inspkit.errors import InputError
 from inspkit.recipe_augment import AugmentRanges
@@ -55,6 +55,8 @@ def augment_samples(
 ) -> AugmentReport:
     """Add ``factor`` augmented children to every augmentable sample.
 
+    ``on_progress`` counts children stored.
+
     Raises:
         InputError: there is no labelled sample to augment.
     """
@@ -62,17 +64,9 @@ def augment_samples(
     sources = [s for s in candidates if s.split != "test"]
     if not sources:
         raise InputError("no labelled samples outside the test split to augment; run 'inspkit label' first")
-    report = AugmentReport(sources=len(sources), skipped_test=len(candidates) - len(sources))
-    for start in range(0, len(sources), BATCH):
-        chunk = sources[start:start + BATCH]
-        items = [i for s in chunk for i in _children(ws, s, factor, ops, ranges, seed)]
-        result = ws.add_images(items)
-        report.created += len(result.ids)
-        report.duplicates += result.duplicates
-        report.warnings.extend(w for w in result.warnings if w not in report.warnings)
-        if on_progress:
-            on_progress(len(chunk))
-    return report
+    children = (i for s in sources for i in _children(ws, s, factor, ops, ranges, seed))
+    stored = collect_images(ws, children, on_progress)
+    return AugmentReport(len(sources), stored.added, stored.duplicates, len(candidates) - len(sources), stored.warnings)
 
 
 def _children(

@@ -135,7 +135,11 @@ def import_files(
 def collect_images(
     ws: Workspace, items: Iterable[NewImage], on_progress: Progress | None = None
 ) -> CollectReport:
-    """Store a stream of prepared images in batches (e.g. simulator frames)."""
+    """Store a stream of prepared images, one transaction per batch.
+
+    Used for simulator frames, crops and augmentations; ``on_progress``
+    counts images handled.
+    """
     report = CollectReport()
     for batch in _batched(items, BATCH):
         report.absorb(ws.add_images(batch))

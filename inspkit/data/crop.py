@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from inspkit.data.collect import BATCH
+from inspkit.data.collect import collect_images
 from inspkit.data.imageio import decode_mask, encode_mask, encode_png, read_image
 from inspkit.errors import InputError
 from inspkit.store.samples import Sample, Truth
@@ -93,16 +93,8 @@ def crop_samples(
             f"ROI {roi_window(roi)} leaves the {outside[0].width}x{outside[0].height} frame of "
             f"{len(outside)} sample(s) (first: id {outside[0].id}); fix the ROI or drop --strict to pad"
         )
-    report = CropReport(padded=len(outside))
-    for start in range(0, len(frames), BATCH):
-        chunk = frames[start:start + BATCH]
-        result = ws.add_images([_crop_one(ws, s, roi) for s in chunk])
-        report.created += len(result.ids)
-        report.duplicates += result.duplicates
-        report.warnings.extend(w for w in result.warnings if w not in report.warnings)
-        if on_progress:
-            on_progress(len(chunk))
-    return report
+    stored = collect_images(ws, (_crop_one(ws, s, roi) for s in frames), on_progress)
+    return CropReport(stored.added, stored.duplicates, len(outside), stored.warnings)
 
 
 def _crop_one(ws: Workspace, parent: Sample, roi: Roi) -> NewImage:

@@ -24,6 +24,7 @@ from inspkit.errors import InputError, LabelError
 from inspkit.recipe import LabelKind, Recipe
 from inspkit.store.samples import LabelUpdate, Sample
 from inspkit.store.workspace import Workspace
+from inspkit.types import Box
 
 _OK_DIRS = {"ok", "good"}
 _SKIP_DIRS = {"ground_truth"}  # MVTec keeps its defect masks here
@@ -76,8 +77,14 @@ def apply_labels(ws: Workspace, updates: Sequence[LabelUpdate]) -> int:
     return len(updates)
 
 
-def _descendant_rows(ws: Workspace, sample_id: int, up: LabelUpdate, boxes=None) -> list:
-    rows = []
+LabelRow = tuple[int, str, "str | None", "tuple[Box, ...]"]
+
+
+def _descendant_rows(
+    ws: Workspace, sample_id: int, up: LabelUpdate, boxes: tuple[Box, ...] | None = None
+) -> list[LabelRow]:
+    """Label rows for every sample derived from ``sample_id``, boxes moved along."""
+    rows: list[LabelRow] = []
     for child in ws.samples.children(sample_id):
         child_boxes = derive_boxes(child, up.boxes if boxes is None else boxes)
         rows.append((child.id, up.label, up.defect_type, child_boxes))
