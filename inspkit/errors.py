@@ -32,3 +32,7 @@ class InputError(InspkitError):
 
 class LabelError(InspkitError):
     """A label, defect type or class is not in the recipe's taxonomy."""
+
+
+class ModelError(InspkitError):
+    """A model version is missing, damaged, changed after it was stored, or cannot be used."""

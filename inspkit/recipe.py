@@ -101,6 +101,37 @@ class LineSpec:
 
 
 @dataclass(frozen=True)
+class TrainSpec:
+    """How models are trained and chosen (paper 3.1.3, 5.1–5.2).
+
+    Attributes:
+        candidates: Registry names to compare, e.g. ``timm:resnet18``, ``yolo:yolov8n``.
+        epochs: Training epochs per candidate.
+        batch_size: Images per step.
+        lr: Learning rate (AdamW).
+        weight_decay: AdamW weight decay.
+        repeats: Seeds per candidate; the table shows mean ± std.
+        val_fraction: Share of labelled frames in the validation split.
+        test_fraction: Share in the test split (made once, then fixed).
+        ok_threshold: Classifier says OK when p(OK) ≥ this (the paper: 0.5).
+        box_confidence: Detector says NG when a box has confidence ≥ this (the paper: 0.8).
+        latency_runs: Timed forward passes for the latency p50/p99.
+    """
+
+    candidates: tuple[str, ...] = ("timm:resnet18",)
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    repeats: int = 1
+    val_fraction: float = 0.15
+    test_fraction: float = 0.2
+    ok_threshold: float = 0.5
+    box_confidence: float = 0.8
+    latency_runs: int = 50
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Everything inspkit needs to know about one product family.
 
@@ -116,6 +147,7 @@ class Recipe:
         line: Line and station ids, cycle time.
         augment: Augmentation ranges.
         storage: Storage-guard limits.
+        train: Training and model selection.
         seed: Default seed for anything random.
     """
 
@@ -129,6 +161,7 @@ class Recipe:
     line: LineSpec = field(default_factory=LineSpec)
     augment: AugmentRanges = field(default_factory=AugmentRanges)
     storage: StorageLimits = field(default_factory=StorageLimits)
+    train: TrainSpec = field(default_factory=TrainSpec)
     seed: int = 0
 
     def label_names(self) -> tuple[str, ...]:
@@ -165,6 +198,16 @@ RANGES: dict[str, tuple[float, float]] = {
     "augment.noise.salt_pepper": (0.0, 0.5),
     "augment.noise.gaussian_sigma": (0.0, 128.0),
     "augment.noise.poisson_peak": (0.0, 1e6),
+    "train.epochs": (1, 10_000),
+    "train.batch_size": (1, 4096),
+    "train.lr": (1e-8, 10.0),
+    "train.weight_decay": (0.0, 1.0),
+    "train.repeats": (1, 100),
+    "train.val_fraction": (0.0, 0.5),
+    "train.test_fraction": (0.0, 0.5),
+    "train.ok_threshold": (0.0, 1.0),
+    "train.box_confidence": (0.0, 1.0),
+    "train.latency_runs": (5, 100_000),
     "storage.warn_free_gb": (0.0, 1e6),
     "storage.min_free_gb": (0.0, 1e6),
 }
@@ -268,6 +311,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         return _build(hint, value, where)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return _coerce_enum(hint, value, where)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise RecipeError(f"'{where}' must be a non-empty list, got {value!r}")
+        return tuple(_coerce_scalar(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         return _coerce_tuple(args, value, where)
     if origin is dict:

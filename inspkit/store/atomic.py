@@ -24,10 +24,14 @@ def fsync_dir(path: Path) -> None:
 def write_durable_tmp(path: Path, data: bytes) -> Path:
     """Write ``data`` to a temp file beside ``path`` and fsync it; returns the temp path."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. disk full: leave no half file behind
+        raise
     return tmp
 
 
