@@ -17,17 +17,12 @@ import numpy as np
 from inspkit.data.augment_ops import augment, warp_boxes
 from inspkit.data.collect import collect_images
 from inspkit.data.imageio import decode_mask, encode_mask, encode_png, read_image
+from inspkit.data.views import BASE_SAMPLES
 from inspkit.errors import InputError
 from inspkit.recipe_augment import AugmentRanges
 from inspkit.store.samples import Sample, Truth
 from inspkit.store.workspace import NewImage, Workspace
 from inspkit.types import Box, Roi
-
-# Labelled, not an augmentation, and not a frame whose crops stand in for it.
-_SOURCES = (
-    "label IS NOT NULL AND source != 'augment' AND "
-    "NOT EXISTS (SELECT 1 FROM samples c WHERE c.parent_id = samples.id AND c.source = 'crop')"
-)
 
 
 @dataclass
@@ -60,7 +55,7 @@ def augment_samples(
     Raises:
         InputError: there is no labelled sample to augment.
     """
-    candidates = list(ws.samples.select(_SOURCES))
+    candidates = list(ws.samples.select(BASE_SAMPLES))
     sources = [s for s in candidates if s.split != "test"]
     if not sources:
         raise InputError("no labelled samples outside the test split to augment; run 'inspkit label' first")
