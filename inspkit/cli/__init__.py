@@ -68,9 +68,9 @@ def _root(
 
 
 def _register() -> None:
-    from inspkit.cli import augment, collect, crop, init, label, sheet, status
+    from inspkit.cli import augment, collect, crop, explain, init, label, models, predict, sheet, status, train
 
-    for module in (init, status, collect, label, crop, augment, sheet):
+    for module in (init, status, collect, label, crop, augment, sheet, train, models, predict, explain):
         module.register(app)
 
 
