@@ -15,6 +15,8 @@ def crop(
     roi: str = typer.Option(None, "--roi", help="cx,cy,h,w in frame pixels (default: the recipe's roi)."),
     margin: float = typer.Option(None, "--margin", help="Loosen the ROI by this fraction on every side, for parts that move."),
     strict: bool = typer.Option(False, "--strict", help="Refuse a ROI that leaves the frame instead of padding it."),
+    detector: str = typer.Option(None, "--detector", help="Model version of a trained detector that places each frame's ROI (parts that move)."),
+    device: str = typer.Option("auto", "--device", help="With --detector: auto, cpu or cuda."),
 ) -> None:
     """Crop the ROI b = {cx, cy, H, W}; crops become new samples linked to their frame."""
     from inspkit.data.crop import crop_samples
@@ -23,14 +25,32 @@ def crop(
     with open_workspace(workspace) as ws:
         recipe = with_overrides(ws.recipe, {**_roi_values(roi), "roi.margin": margin})
         box = recipe.roi.to_roi()
+        rois, fallback = _detected(ws, detector, recipe.roi.margin, device) if detector else ({}, [])
         total = ws.samples.count_by("parent_id").get(None, 0)
         with progress("cropping", total) as step:
-            report = crop_samples(ws, box, strict, step)
+            report = crop_samples(ws, box, strict, step, rois)
     warn(report.warnings)
+    if detector:
+        console.print(f"detector {detector} placed {len(rois)} ROIs; {len(fallback)} frames kept the recipe ROI (no confident box)")
     console.print(
         f"ROI cx={box.cx:g} cy={box.cy:g} h={box.h:g} w={box.w:g}: created [bold]{report.created}[/] crops, "
         f"{report.duplicates} already there, {report.padded} padded (ROI left the frame)"
     )
+
+
+def _detected(ws, version: str, margin: float, device: str):
+    from inspkit.data.crop import raw_frames
+    from inspkit.errors import InputError
+    from inspkit.models.inferencer import Inferencer
+    from inspkit.models.locate import locate_parts
+
+    inf = Inferencer.load(ws.root / "models", version, device)
+    if inf.meta.task != "detect":
+        raise InputError(f"{version} is a {inf.meta.task} model; --detector needs a detector version")
+    frames = raw_frames(ws)
+    with progress("locating parts", len(frames)) as step:
+        found = locate_parts(ws, inf, frames, margin, inf.meta.thresholds["box"], step)
+    return found.rois, found.fallback
 
 
 def _roi_values(text: str | None) -> dict[str, float]:

@@ -8,7 +8,7 @@ boxes and ground truth move with them into crop coordinates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -75,25 +75,44 @@ def crop_boxes(boxes: Sequence[Box], x0: int, y0: int, h: int, w: int) -> tuple[
     return tuple(out)
 
 
-def crop_samples(
-    ws: Workspace, roi: Roi, strict: bool = False,
-    on_progress: Callable[[int], None] | None = None,
-) -> CropReport:
-    """Crop every raw frame (samples with no parent) of the workspace.
+def raw_frames(ws: Workspace) -> list[Sample]:
+    """The workspace's raw frames (samples with no parent).
 
     Raises:
-        InputError: with ``strict``, the ROI leaves some frame; nothing is written.
+        InputError: there are none.
     """
     frames = list(ws.samples.select("parent_id IS NULL"))
     if not frames:
         raise InputError("the workspace has no raw frames to crop; run 'inspkit collect' first")
-    outside = [s for s in frames if leaves_frame(roi, s.height, s.width)]
+    return frames
+
+
+def crop_samples(
+    ws: Workspace, roi: Roi, strict: bool = False,
+    on_progress: Callable[[int], None] | None = None, rois: Mapping[int, Roi] | None = None,
+) -> CropReport:
+    """Crop every raw frame of the workspace.
+
+    Args:
+        ws: The workspace.
+        roi: The ROI for every frame (the recipe's, or the command line's).
+        strict: Refuse a ROI that leaves a frame instead of padding it.
+        on_progress: Called with the number of frames handled.
+        rois: Per-frame ROIs by sample id (e.g. placed by a detector); others use ``roi``.
+
+    Raises:
+        InputError: with ``strict``, a ROI leaves some frame; nothing is written.
+    """
+    frames = raw_frames(ws)
+    rois = rois or {}
+    roi_of = {s.id: rois.get(s.id, roi) for s in frames}
+    outside = [s for s in frames if leaves_frame(roi_of[s.id], s.height, s.width)]
     if strict and outside:
         raise InputError(
-            f"ROI {roi_window(roi)} leaves the {outside[0].width}x{outside[0].height} frame of "
+            f"ROI {roi_window(roi_of[outside[0].id])} leaves the {outside[0].width}x{outside[0].height} frame of "
             f"{len(outside)} sample(s) (first: id {outside[0].id}); fix the ROI or drop --strict to pad"
         )
-    stored = collect_images(ws, (_crop_one(ws, s, roi) for s in frames), on_progress)
+    stored = collect_images(ws, (_crop_one(ws, s, roi_of[s.id]) for s in frames), on_progress)
     return CropReport(stored.added, stored.duplicates, len(outside), stored.warnings)
 
 

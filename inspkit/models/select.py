@@ -79,6 +79,8 @@ def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Se
     """
     recipe = req.recipe
     _check_candidates(recipe)
+    if req.weights is not None and not req.weights.is_file():
+        raise InputError(f"--weights {req.weights} not found; give a local safetensors or .pt file")
     splits = assign_splits(ws, recipe.train.val_fraction, recipe.train.test_fraction, recipe.seed)
     view = training_view(ws)
     if not view.train or not view.test:
@@ -101,6 +103,9 @@ def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Se
 
 
 def _check_candidates(recipe: Recipe) -> None:
+    """Refuse unknown names, the wrong task and input sizes a model cannot take — before anything is written."""
+    from inspkit.models.registry import check_input_size, create_model
+
     for name in recipe.train.candidates:
         entry = model_entry(name)
         if entry.task != recipe.task.value:
@@ -108,6 +113,8 @@ def _check_candidates(recipe: Recipe) -> None:
                 f"{name} is a {entry.task} model but the task is {recipe.task.value}; "
                 f"give {'yolo:' if recipe.task is Task.DETECT else 'timm:'}… candidates or change --task"
             )
+        if entry.task == "classify":
+            check_input_size(create_model(name, num_classes=2), name, recipe.image_size)
 
 
 def _settings(recipe: Recipe, req: TrainRequest, run_dir: Path) -> RunSettings:
