@@ -10,8 +10,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "1. a workspace for the cylinder-bonding line"
 inspkit init "$WS" --recipe "$RECIPE"
 
-step "2. collect 200 frames from the simulated camera (ground truth kept)"
-inspkit collect -w "$WS" --source sim:200
+step "2. collect 120 frames from the simulated camera (ground truth kept)"
+inspkit collect -w "$WS" --source sim:120
 
 step "3. a vision PC's folder, sorted by a quality engineer into ok/ and ng/<type>/"
 python -m simulator.vision_folder "$WS-incoming" --product cylinder_bonding --count 40 --seed 99 --sorted
@@ -32,7 +32,13 @@ inspkit sheet -w "$WS" --source crop --out "$WS/runs/crops.png"
 inspkit sheet -w "$WS" --source augment --out "$WS/runs/augmented.png"
 inspkit status -w "$WS" --check
 
+step "8. train two candidates and keep the best that fits the cycle time"
+inspkit train -w "$WS" --candidates timm:resnet18,timm:mobilenetv3_small_100 --epochs 6 --image-size 64
+inspkit explain -w "$WS" --doubtful 8 --out "$WS/runs/explain"
+
 step "outputs"
 echo "workspace:      $WS/ (samples.db, images/, inspkit.yaml)"
 echo "contact sheets: $WS/runs/crops.png, $WS/runs/augmented.png"
 echo "vision folder:  $WS-incoming/"
+echo "model:          $WS/models/ (inspkit models list -w $WS)"
+echo "heatmaps:       $WS/runs/explain/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-console = Console(soft_wrap=True)  # long paths stay on one line, copyable
+# Long paths stay on one line (copyable); when output goes to a file or pipe,
+# tables get room for their columns instead of the 80-column default.
+_PIPE_WIDTH = 160
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else _PIPE_WIDTH)
 err_console = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = typer.Option(

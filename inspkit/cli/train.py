@@ -72,7 +72,7 @@ def _render(sel) -> None:
     for cells in table_rows(sel.rows, sel.task, sel.budget_ms):
         table.add_row(*cells)
     console.print(table)
-    console.print(f"splits (raw frames): {sel.splits.counts}; table saved in {sel.run_dir}")
+    console.print(f"samples per split (frames, crops, augmentations): {sel.splits.counts}; table saved in {sel.run_dir}")
     if sel.meta is None:
         console.print("[bold red]no candidate fits the cycle time[/]; nothing stored — pick faster models or a longer cycle_time_ms")
         raise typer.Exit(1)
