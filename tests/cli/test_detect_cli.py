@@ -41,6 +41,9 @@ def test_detector_trains_predicts_and_places_rois_offline(runner, tmp_path: Path
     frame = next((ws / "images").rglob("*.png"))
     out = _run(runner, "predict", "-w", ws, frame).output
     assert "yolo:yolov8n" in out
+    result = _run(runner, "explain", "-w", ws, "--doubtful", "2", "--out", tmp_path / "cams")
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "cams").glob("*.png"))) == 2  # EigenCAM overlays
     result = _run(runner, "crop", "-w", ws, "--detector", "v0001", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "detector v0001 placed" in result.output and "created 16 crops" in result.output
