@@ -110,7 +110,9 @@ def _train_epoch(model, opt, data: Tensors, cfg: FitConfig, gen) -> float:
 
     model.train()
     order = torch.randperm(len(data), generator=gen)
-    total, seen = 0.0, 0
+    # The loss is summed on the device and read once per epoch: reading it
+    # every step would make the host wait for the GPU after each batch.
+    total, seen = torch.zeros((), device=cfg.device), 0
     for start in range(0, len(data), cfg.batch_size):
         idx = order[start:start + cfg.batch_size]
         if len(idx) < 2 and len(data) > 1:
@@ -121,9 +123,9 @@ def _train_epoch(model, opt, data: Tensors, cfg: FitConfig, gen) -> float:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total += float(loss.detach()) * len(idx)
+        total += loss.detach() * len(idx)
         seen += len(idx)
-    return total / max(seen, 1)
+    return float(total) / max(seen, 1)
 
 
 def predict_probs(model: "torch.nn.Module", x_uint8: "torch.Tensor", device: str, batch_size: int) -> np.ndarray:
