@@ -16,7 +16,7 @@ def augment(
     ops: str = typer.Option("perspective,color,noise", "--ops", help="Comma-separated ops, applied in order."),
     seed: int = typer.Option(None, help="Seed (default: the recipe's); the same seed repeats a run exactly."),
 ) -> None:
-    """Add augmented children to labelled samples (never to the test split)."""
+    """Add augmented children to labelled samples (train split or not yet split; never val or test)."""
     from inspkit.data.augment import augment_samples
     from inspkit.data.augment_ops import parse_ops
     from inspkit.recipe import with_overrides
@@ -32,7 +32,7 @@ def augment(
     warn(report.warnings)
     console.print(
         f"augmented [bold]{report.sources}[/] samples x{recipe.augment.factor} ({', '.join(op_names)}): "
-        f"created {report.created}, {report.duplicates} already there, {report.skipped_test} test samples left alone"
+        f"created {report.created}, {report.duplicates} already there, {report.skipped_held_out} val/test samples left alone"
     )
 
 

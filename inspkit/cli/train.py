@@ -66,7 +66,9 @@ class _Bars:
 def _render(sel) -> None:
     from inspkit.models.table import columns, table_rows
 
-    table = Table(title=f"Candidates ({sel.task}; p99 must fit the {sel.budget_ms:g} ms cycle time)", title_justify="left")
+    title = (f"Candidates ({sel.task}; latency at batch 1 on {sel.device}, {sel.threads} torch threads; "
+             f"p99 must fit the {sel.budget_ms:g} ms cycle time)")
+    table = Table(title=title, title_justify="left")
     for col in columns(sel.task):
         table.add_column(col, justify="left" if col == "candidate" else "right", no_wrap=col == "candidate")
     for cells in table_rows(sel.rows, sel.task, sel.budget_ms):

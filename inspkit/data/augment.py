@@ -33,14 +33,15 @@ class AugmentReport:
         sources: Samples augmented.
         created: New augmented samples.
         duplicates: Children whose pixels were already stored (a repeated run).
-        skipped_test: Test-split samples left alone.
+        skipped_held_out: Validation and test samples left alone (training never
+            sees their augmentations, and the test split must stay real images).
         warnings: Storage-guard warnings.
     """
 
     sources: int = 0
     created: int = 0
     duplicates: int = 0
-    skipped_test: int = 0
+    skipped_held_out: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -56,9 +57,9 @@ def augment_samples(
         InputError: there is no labelled sample to augment.
     """
     candidates = list(ws.samples.select(BASE_SAMPLES))
-    sources = [s for s in candidates if s.split != "test"]
+    sources = [s for s in candidates if s.split not in ("val", "test")]
     if not sources:
-        raise InputError("no labelled samples outside the test split to augment; run 'inspkit label' first")
+        raise InputError("no labelled samples outside the val and test splits to augment; run 'inspkit label' first")
     children = (i for s in sources for i in _children(ws, s, factor, ops, ranges, seed))
     stored = collect_images(ws, children, on_progress)
     return AugmentReport(len(sources), stored.added, stored.duplicates, len(candidates) - len(sources), stored.warnings)

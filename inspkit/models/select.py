@@ -59,6 +59,8 @@ class Selection:
         splits: Raw frames per split.
         budget_ms: The cycle-time budget p99 was held against.
         task: classify or detect.
+        device: Where latency was measured.
+        threads: torch CPU threads during the run (latency depends on them).
     """
 
     rows: list[CandidateRow] = field(default_factory=list)
@@ -69,6 +71,8 @@ class Selection:
     splits: SplitReport | None = None
     budget_ms: float = 0.0
     task: str = "classify"
+    device: str = "cpu"
+    threads: int = 0
 
 
 def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Selection:
@@ -91,7 +95,10 @@ def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Se
     cfg = _settings(recipe, req, run_dir)
     data = _data(ws, view, classes, recipe, run_dir, progress)
     runner = run_detector if recipe.task is Task.DETECT else run_classifier
-    sel = Selection(splits=splits, run_dir=run_dir, budget_ms=cfg.budget_ms, task=recipe.task.value)
+    import torch
+
+    sel = Selection(splits=splits, run_dir=run_dir, budget_ms=cfg.budget_ms, task=recipe.task.value,
+                    device=req.device, threads=torch.get_num_threads())
     for i, name in enumerate(recipe.train.candidates):
         progress("candidate", i, len(recipe.train.candidates))
         sel.rows.append(runner(name, data, classes, cfg, progress))
@@ -188,7 +195,8 @@ def _store_best(ws: Workspace, sel: Selection, recipe: Recipe, view: TrainingVie
         train_seconds=run.seconds, data_hash=data_hash({"train": view.train, "val": view.val, "test": view.test}),
         parent=None, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         weights_file="weights.safetensors" if sel.task == "classify" else "weights.pt", weights_sha256="",
-        extra={"seed": run.seed, "epochs": recipe.train.epochs, "recipe": recipe.name, "run": sel.run_dir.name},
+        extra={"seed": run.seed, "epochs": recipe.train.epochs, "recipe": recipe.name, "run": sel.run_dir.name,
+               "latency_device": sel.device, "torch_threads": sel.threads},
     )
     files = {meta.weights_file: run.weights, "table.md": sel.run_dir / "table.md", "table.csv": sel.run_dir / "table.csv"}
     store = ModelStore(ws.root / "models")

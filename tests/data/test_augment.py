@@ -24,12 +24,13 @@ def test_each_sample_gets_factor_children_that_inherit_label_and_split(ws, tmp_p
     _labelled(ws, tmp_path)
     ws.conn.execute("UPDATE samples SET split = 'train' WHERE part_serial = 'p0'")
     ws.conn.execute("UPDATE samples SET split = 'test' WHERE part_serial = 'p1'")
+    ws.conn.execute("UPDATE samples SET split = 'val' WHERE part_serial = 'p2'")
     report = augment_samples(ws, 3, OPS, ws.recipe.augment, seed=1)
-    assert (report.sources, report.created, report.skipped_test) == (2, 6, 1)
+    assert (report.sources, report.created, report.skipped_held_out) == (1, 3, 2)
     for child in ws.samples.select("source = 'augment'"):
         parent = ws.samples.get(child.parent_id)
         assert (child.label, child.defect_type, child.split) == (parent.label, parent.defect_type, parent.split)
-        assert child.split != "test" and child.derivation["op"] == "augment"
+        assert child.split == "train" and child.derivation["op"] == "augment"
     assert check_workspace(ws, deep=True).ok
 
 
