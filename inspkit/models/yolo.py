@@ -205,8 +205,14 @@ def _build(arch: str) -> Any:
 def _train_args(
     data_yaml: Path, out_dir: Path, epochs: int, imgsz: int, batch: int, device: str, seed: int,
 ) -> dict[str, Any]:
+    # Ultralytics' defaults suit large sets: gradients accumulate to a nominal
+    # batch of 64 and warm-up lasts at least 100 iterations. A line's few
+    # hundred images would then get a few dozen optimizer steps, half of them
+    # warm-up, and a from-scratch detector learns nothing; so step every batch
+    # and warm up for about a tenth of the run.
     return {
         "data": str(data_yaml), "epochs": epochs, "imgsz": imgsz, "batch": batch,
+        "nbs": batch, "warmup_epochs": min(3.0, max(0.5, epochs / 10)),
         "device": device, "seed": seed, "deterministic": True, "pretrained": False,
         "amp": False, "plots": False, "workers": 0, "val": True, "exist_ok": True,
         "project": str(Path(out_dir).resolve()), "name": "train", "verbose": False,
