@@ -58,13 +58,7 @@ class Augmented:
 
 
 def parse_ops(text: str) -> tuple[str, ...]:
-    """Parse a comma-separated list of op names, e.g. ``"perspective,color"``.
-
-    Args:
-        text: Op names separated by commas; spaces around names are ignored.
-
-    Returns:
-        The op names in the given order.
+    """Op names in the given order from ``"perspective, color"`` (spaces ignored).
 
     Raises:
         ValueError: If the list is empty, names an unknown op or repeats one.
