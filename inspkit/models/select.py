@@ -81,6 +81,8 @@ def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Se
     Raises:
         InputError: bad candidates, too little data, or a split left empty.
     """
+    import torch
+
     recipe = req.recipe
     _check_candidates(recipe)
     if req.weights is not None and not req.weights.is_file():
@@ -95,8 +97,6 @@ def train_and_select(ws: Workspace, req: TrainRequest, progress: Progress) -> Se
     cfg = _settings(recipe, req, run_dir)
     data = _data(ws, view, classes, recipe, run_dir, progress)
     runner = run_detector if recipe.task is Task.DETECT else run_classifier
-    import torch
-
     sel = Selection(splits=splits, run_dir=run_dir, budget_ms=cfg.budget_ms, task=recipe.task.value,
                     device=req.device, threads=torch.get_num_threads())
     for i, name in enumerate(recipe.train.candidates):
