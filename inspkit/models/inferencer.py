@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,6 @@ class Inferencer:
 
 
 def _with_latency(result: InspectionResult, latency_ms: float) -> InspectionResult:
-    from dataclasses import replace
-
     return replace(result, latency_ms=latency_ms)
 
 
