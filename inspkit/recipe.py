@@ -20,6 +20,8 @@ import yaml
 
 from inspkit.errors import RecipeError
 from inspkit.recipe_augment import AugmentRanges
+from inspkit.recipe_line import ConnectSpec, DriftSpec, SimulateSpec, check_line_sections
+from inspkit.recipe_load import build_dataclass, plain
 from inspkit.types import Appearance, Roi
 
 
@@ -148,6 +150,9 @@ class Recipe:
         augment: Augmentation ranges.
         storage: Storage-guard limits.
         train: Training and model selection.
+        connect: How the edge model joins the line (goal, PLC register map).
+        drift: What changes on the line over the days.
+        simulate: The simulated line.
         seed: Default seed for anything random.
     """
 
@@ -162,6 +167,9 @@ class Recipe:
     augment: AugmentRanges = field(default_factory=AugmentRanges)
     storage: StorageLimits = field(default_factory=StorageLimits)
     train: TrainSpec = field(default_factory=TrainSpec)
+    connect: ConnectSpec = field(default_factory=ConnectSpec)
+    drift: DriftSpec = field(default_factory=DriftSpec)
+    simulate: SimulateSpec = field(default_factory=SimulateSpec)
     seed: int = 0
 
     def label_names(self) -> tuple[str, ...]:
@@ -210,6 +218,17 @@ RANGES: dict[str, tuple[float, float]] = {
     "train.latency_runs": (5, 100_000),
     "storage.warn_free_gb": (0.0, 1e6),
     "storage.min_free_gb": (0.0, 1e6),
+    "simulate.days": (1, 36_500),
+    "simulate.parts_per_day": (1, 10_000_000),
+    "simulate.defect_rate": (0.0, 1.0),
+    "simulate.work_days_per_week": (1, 7),
+    "simulate.setup_days": (1, 3650),
+    "simulate.setup_images": (4, 100_000),
+    "simulate.vision_tuning_parts": (10, 1_000_000),
+    "simulate.image_size": (0, 4096),
+    "simulate.vision_ms": (0.0, 3_600_000.0),
+    "simulate.edge_ms": (0.0, 3_600_000.0),
+    "simulate.batch": (1, 4096),
 }
 
 
@@ -235,7 +254,7 @@ def load_recipe(path: str | Path) -> Recipe:
 def recipe_from_dict(data: dict[str, Any], source: str = "recipe") -> Recipe:
     """Build and validate a :class:`Recipe` from plain data."""
     try:
-        recipe = _build(Recipe, data, "")
+        recipe = build_dataclass(Recipe, data, "")
     except RecipeError as exc:
         raise RecipeError(f"{source}: {exc}") from None
     _validate(recipe, source)
@@ -258,100 +277,12 @@ def with_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
 
 def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     """Plain data (enums as values, tuples as lists) that :func:`recipe_from_dict` reads back."""
-    return _plain(dataclasses.asdict(recipe))
+    return plain(dataclasses.asdict(recipe))
 
 
 def dump_recipe(recipe: Recipe) -> str:
     """The resolved recipe as YAML text."""
     return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    """Recursively turn plain data into the dataclass ``cls``, checking keys and types."""
-    label = where or "the top level"
-    if not isinstance(data, dict):
-        raise RecipeError(f"{label} must be a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise RecipeError(
-            f"unknown key '{_join(where, unknown[0])}'; valid keys in {label}: {', '.join(fields)}"
-        )
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, f in fields.items():
-        if name in data:
-            kwargs[name] = _coerce(hints[name], data[name], _join(where, name))
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise RecipeError(f"missing key '{_join(where, name)}'")
-    try:
-        return cls(**kwargs)
-    except ValueError as exc:  # a dataclass's own check (e.g. Appearance)
-        raise RecipeError(f"{label}: {exc}") from None
-
-
-def _coerce(hint: Any, value: Any, where: str) -> Any:
-    """Check and convert one value against its type hint."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        return _coerce(next(a for a in args if a is not type(None)), value, where)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _coerce_enum(hint, value, where)
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        if not isinstance(value, (list, tuple)) or not value:
-            raise RecipeError(f"'{where}' must be a non-empty list, got {value!r}")
-        return tuple(_coerce_scalar(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is tuple:
-        return _coerce_tuple(args, value, where)
-    if origin is dict:
-        return _coerce_dict(value, where)
-    return _coerce_scalar(hint, value, where)
-
-
-def _coerce_enum(hint: type[enum.Enum], value: Any, where: str) -> enum.Enum:
-    try:
-        return hint(value)
-    except ValueError:
-        valid = ", ".join(str(m.value) for m in hint)
-        raise RecipeError(f"'{where}' is {value!r}; expected one of: {valid}") from None
-
-
-def _coerce_tuple(args: tuple[Any, ...], value: Any, where: str) -> tuple[Any, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) != len(args):
-        raise RecipeError(f"'{where}' must be a list of {len(args)} numbers, got {value!r}")
-    return tuple(_coerce_scalar(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-
-
-def _coerce_dict(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not value:
-        raise RecipeError(f"'{where}' must be a non-empty mapping of names to one-line policies")
-    return {str(k): str(v) for k, v in value.items()}
-
-
-def _coerce_scalar(hint: Any, value: Any, where: str) -> Any:
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if hint is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    if hint is bool and isinstance(value, bool):
-        return value
-    raise RecipeError(f"'{where}' must be a {getattr(hint, '__name__', hint)}, got {value!r}")
 
 
 def _validate(recipe: Recipe, source: str) -> None:
@@ -362,6 +293,16 @@ def _validate(recipe: Recipe, source: str) -> None:
             raise RecipeError(f"{source}: '{dotted}' is {value}; expected {low} to {high}")
     if recipe.storage.min_free_gb > recipe.storage.warn_free_gb:
         raise RecipeError(f"{source}: 'storage.min_free_gb' must not exceed 'storage.warn_free_gb'")
+    if not recipe.train.candidates:
+        raise RecipeError(f"{source}: 'train.candidates' must name at least one model, e.g. timm:resnet18")
+    if not recipe.simulate.shifts:
+        raise RecipeError(f"{source}: 'simulate.shifts' must name at least one shift, e.g. 06:00-14:00")
+    defect_types = tuple(recipe.taxonomy) if recipe.labels is LabelKind.OK_NG else ()
+    try:
+        check_line_sections(recipe.connect, recipe.drift, recipe.simulate, defect_types,
+                            recipe.line.cycle_time_ms)
+    except ValueError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
     for name in recipe.taxonomy:
         if name in ("OK", "NG") and recipe.labels is LabelKind.OK_NG:
             raise RecipeError(f"{source}: defect type '{name}' clashes with the OK/NG labels; rename it")
@@ -371,10 +312,6 @@ def _get(obj: Any, dotted: str) -> Any:
     for key in dotted.split("."):
         obj = getattr(obj, key)
     return obj
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
 
 
 def _first_line(exc: BaseException) -> str:
