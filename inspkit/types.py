@@ -17,6 +17,19 @@ class Verdict(str, enum.Enum):
     NG = "NG"
 
 
+class Goal(str, enum.Enum):
+    """What the edge model is for (paper 3.2.1).
+
+    FP_REDUCTION: the model re-checks only parts the vision station called NG.
+    TP_IMPROVEMENT: the model re-checks only parts the vision station called OK.
+    REPLACEMENT: the vision station only takes pictures; the model decides.
+    """
+
+    FP_REDUCTION = "fp-reduction"
+    TP_IMPROVEMENT = "tp-improvement"
+    REPLACEMENT = "replacement"
+
+
 class Split(str, enum.Enum):
     """Dataset split a sample belongs to."""
 
@@ -117,6 +130,8 @@ class Appearance:
         color_cast: R, G, B multipliers.
         position_jitter_px: Standard deviation of the product centre offset, pixels.
         rotation_jitter_deg: Standard deviation of the product rotation, degrees.
+        position_offset_px: Systematic (x, y) shift of the product centre, pixels
+            (a worn jig or a moved camera).
         scale: Product size factor.
         blur_sigma: Defocus as a Gaussian sigma, pixels (0 = sharp).
         noise_sigma: Sensor noise standard deviation, 0..255 units.
@@ -130,6 +145,7 @@ class Appearance:
     color_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)
     position_jitter_px: float = 2.0
     rotation_jitter_deg: float = 1.0
+    position_offset_px: tuple[float, float] = (0.0, 0.0)
     scale: float = 1.0
     blur_sigma: float = 0.0
     noise_sigma: float = 2.0
@@ -141,5 +157,7 @@ class Appearance:
             raise ValueError(f"gamma and scale must be > 0, got {self.gamma}, {self.scale}")
         if min(self.blur_sigma, self.noise_sigma, self.position_jitter_px) < 0:
             raise ValueError("blur_sigma, noise_sigma and position_jitter_px must be >= 0")
+        if len(self.position_offset_px) != 2:
+            raise ValueError(f"position_offset_px needs 2 values (x, y), got {self.position_offset_px}")
         if len(self.color_cast) != 3:
             raise ValueError(f"color_cast needs 3 values (R, G, B), got {self.color_cast}")

@@ -165,7 +165,8 @@ class Product(abc.ABC):
         dx, dy, rot, size = rng.standard_normal(4).tolist()
         jitter = appearance.position_jitter_px
         scale = appearance.scale * self.size_factor * (1.0 + size_variation * size)
-        return Pose(self._centre[0] + jitter * dx, self._centre[1] + jitter * dy,
+        off_x, off_y = appearance.position_offset_px
+        return Pose(self._centre[0] + off_x + jitter * dx, self._centre[1] + off_y + jitter * dy,
                     appearance.rotation_jitter_deg * rot, scale)
 
     def canvas(self, appearance: Appearance) -> np.ndarray:
