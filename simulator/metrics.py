@@ -1,0 +1,92 @@
+"""Per-day line metrics: counted part by part, written as a byte-stable CSV.
+
+Rates are ``None`` when their denominator is zero (no parts on a weekend, no
+defective part on a day); the CSV shows those as empty cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One simulated day.
+
+    Attributes:
+        day: Day number from go-live (day 0 is a Monday).
+        parts: Parts that entered the line.
+        defective: Of those, truly defective.
+        good_out: Parts sent on to the next process (final verdict OK).
+        fty: First-time yield, ``good_out / parts``.
+        false_call_rate: Good parts rejected / good parts.
+        escape_rate: Defective parts passed / defective parts.
+        model_accuracy: The model's verdicts right / parts it inspected.
+        vision_accuracy: The vision station's verdicts right / parts.
+        final_accuracy: Final verdicts right / parts.
+        throughput_per_h: Parts per hour of production.
+        production_h: Hours the line was making parts.
+        idle_h: Hours of the day without production (nights, weekends, spare shift time).
+        model_version: The model version that answered (empty without a model).
+        events: Drift events of the day, ``;``-separated.
+    """
+
+    day: int
+    parts: int
+    defective: int
+    good_out: int
+    fty: float | None
+    false_call_rate: float | None
+    escape_rate: float | None
+    model_accuracy: float | None
+    vision_accuracy: float | None
+    final_accuracy: float | None
+    throughput_per_h: float | None
+    production_h: float
+    idle_h: float
+    model_version: str = ""
+    events: str = ""
+
+
+COLUMNS = tuple(f.name for f in fields(DayRow))
+
+
+def ratio(num: int, den: int) -> float | None:
+    """``num / den``, or None when ``den`` is 0."""
+    return num / den if den else None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
+
+
+def csv_text(rows: list[DayRow]) -> str:
+    """The rows as CSV text with a header; floats with 6 decimals, so reruns match byte for byte."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, c)) for c in COLUMNS])
+    return out.getvalue()
+
+
+def read_csv(text: str) -> list[DayRow]:
+    """Parse :func:`csv_text` output back into rows."""
+    reader = csv.DictReader(io.StringIO(text))
+    kinds = {f.name: f.type for f in fields(DayRow)}
+    return [DayRow(**{k: _parse(kinds[k], v) for k, v in rec.items()}) for rec in reader]
+
+
+def _parse(kind: object, text: str) -> object:
+    kind = str(kind)
+    if kind == "int":
+        return int(text)
+    if "float" in kind:
+        return float(text) if text else None
+    return text
