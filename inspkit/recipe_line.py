@@ -223,7 +223,9 @@ def _check_shifts(simulate: SimulateSpec, cycle_time_ms: float) -> None:
         raise ValueError(f"'simulate.shifts' overlap: {list(simulate.shifts)}")
     open_h = sum(end - start for start, end in spans) / 3600
     need_h = simulate.parts_per_day * cycle_time_ms / 3.6e6
-    if need_h > open_h:
+    # A part is made within one shift, so each shift holds a whole number of cycles.
+    capacity = sum(int((end - start) * 1000 // cycle_time_ms) for start, end in spans)
+    if simulate.parts_per_day > capacity:
         raise ValueError(f"'simulate.parts_per_day' {simulate.parts_per_day} at a {cycle_time_ms:g} ms cycle "
-                         f"needs {need_h:.1f} h a day but the shifts give {open_h:.1f} h; "
-                         "make fewer parts or add shifts")
+                         f"needs {need_h:.1f} h a day but the shifts give {open_h:.1f} h "
+                         f"({capacity} parts); make fewer parts or add shifts")
