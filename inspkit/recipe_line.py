@@ -129,6 +129,8 @@ class SimulateSpec:
         vision_tuning_parts: Set-up parts the legacy vision station is tuned on.
         model: Architecture of the first model ("" = the first training candidate).
         image_size: Input side of the first model (0 = the recipe's ``image_size``).
+        augment_factor: Augmented children per set-up image for the first model
+            (0 = the recipe's ``augment.factor``).
         vision_ms: Mean time the vision station takes to shoot and inspect a part.
         edge_ms: Time the edge computer takes to answer for a part.
         batch: Frames rendered and inspected together (a speed setting only).
@@ -144,6 +146,7 @@ class SimulateSpec:
     vision_tuning_parts: int = 300
     model: str = ""
     image_size: int = 0
+    augment_factor: int = 0
     vision_ms: float = 400.0
     edge_ms: float = 40.0
     batch: int = 64

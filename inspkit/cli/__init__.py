@@ -68,9 +68,10 @@ def _root(
 
 
 def _register() -> None:
-    from inspkit.cli import augment, collect, crop, explain, init, label, models, predict, sheet, status, train
+    from inspkit.cli import (augment, collect, crop, explain, init, label, models, predict, sheet, simulate,
+                             status, train)
 
-    for module in (init, status, collect, label, crop, augment, sheet, train, models, predict, explain):
+    for module in (init, status, collect, label, crop, augment, sheet, train, models, predict, explain, simulate):
         module.register(app)
 
 

@@ -1,0 +1,87 @@
+"""``inspkit simulate``: run the line for days with the vision station, PLC, MES and the edge model."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from inspkit.cli._common import console
+from inspkit.types import Goal
+
+DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "cylinder-bonding.yaml"
+
+
+def simulate(
+    days: int = typer.Option(None, "--days", help="Simulated days (default: the recipe's simulate.days)."),
+    recipe: Path = typer.Option(None, "--recipe", "-r", help="Recipe YAML (default: the workspace's, else cylinder-bonding)."),
+    workspace: Path = typer.Option(None, "--workspace", "-w", help="Use this workspace's production model (trained there first if it has none)."),
+    seed: int = typer.Option(None, "--seed", help="Seed of every random stream (default: the recipe's)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run folder (default: simulate-runs/<recipe>-<time>)."),
+    parts_per_day: int = typer.Option(None, "--parts-per-day", help="Parts made per working day."),
+    goal: Goal = typer.Option(None, "--goal", help="Goal routing (default: the recipe's connect.goal)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda, for training and inference."),
+) -> None:
+    """Simulate the line day by day; write metrics.csv, mes.db, report.md and plots into the run folder."""
+    from inspkit.cli._simulate import prepare, run_with_progress
+
+    plan = prepare(_recipe_path(recipe, workspace), workspace, out, {
+        "simulate.days": days, "seed": seed, "simulate.parts_per_day": parts_per_day, "connect.goal": goal,
+    }, device, _command())
+    outcome = run_with_progress(plan)
+    _render(outcome)
+
+
+def _recipe_path(recipe: Path | None, workspace: Path | None) -> Path | None:
+    if recipe is not None or workspace is not None:
+        return recipe
+    return DEFAULT_RECIPE
+
+
+def _command() -> str:
+    return "inspkit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _render(outcome) -> None:  # noqa: ANN001  (SimOutcome)
+    from simulator.report import summarise
+
+    rows = outcome.result.rows
+    table = Table(title="first vs last 30 working days", title_justify="left")
+    for col in ("metric", "first 30", "last 30", "whole run"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for metric, *values in summarise(rows):
+        table.add_row(metric, *(_fmt(metric, v) for v in values))
+    console.print(table)
+    res = outcome.result
+    if res.interrupted:
+        console.print(f"[bold yellow]interrupted[/] after {len(rows)} complete days; the report covers those")
+    console.print(f"{res.parts} parts in {res.wall_s:.0f} s ({res.parts / max(res.wall_s, 1e-9):.0f} parts/s); "
+                  f"PLC: {res.dispositions.get('next', 0)} to the next process, "
+                  f"{res.dispositions.get('ng-buffer', 0)} to the NG buffer")
+    console.print(f"report: [bold]{outcome.report.report}[/]  metrics: {outcome.metrics_csv}  MES: {outcome.mes_db}")
+    if res.interrupted:
+        raise typer.Exit(130)
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric in ("throughput_per_h", "idle_h"):
+        return f"{value:.1f}"
+    return f"{100 * value:.1f} %"
+
+
+def default_out(recipe_name: str) -> Path:
+    """``simulate-runs/<recipe>-<local time>``."""
+    return Path("simulate-runs") / f"{recipe_name}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("simulate")(simulate)
+
+
