@@ -1,12 +1,14 @@
-# make demo  — set up .venv (if missing) and run the walkthrough on the built-in simulator
+# make demo  — set up .venv (if missing) and simulate two years of the cylinder-bonding line
 # make test  — set up .venv (if missing) and run the test suite
+# make walkthrough — the data and training stage, verb by verb, on the simulator
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo-ws
+SIM    ?= demo-sim
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo walkthrough test test-all bench clean
 
 setup: $(STAMP)
 
@@ -16,6 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/inspkit simulate --days 730 --out $(SIM)
+
+walkthrough: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh $(DEMO)
 
 test: $(STAMP)
@@ -26,6 +31,7 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_products.py
+	$(BIN)/python benchmarks/simulate_speed.py
 
 clean:
-	rm -rf $(DEMO) .pytest_cache .hypothesis
+	rm -rf $(DEMO) $(DEMO)-incoming $(SIM) .pytest_cache .hypothesis

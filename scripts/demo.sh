@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The data-stage walkthrough on the built-in simulator (run by `make demo`).
+# The data- and training-stage walkthrough on the built-in simulator (run by `make walkthrough`).
 set -euo pipefail
 WS=${1:-demo-ws}
 RECIPE=recipes/cylinder-bonding.yaml

@@ -151,12 +151,13 @@ def accuracy_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], ti
     """Model, vision and final accuracy: daily dots and rolling pooled means; PNG bytes."""
     fig, ax = _new_figure()
     work = working_days(rows)
-    series = (("model_accuracy", "model", "tab:blue"), ("vision_accuracy", "vision", "tab:orange"),
-              ("final_accuracy", "final", "tab:green"))
-    for metric, label, colour in series:
+    # The final line is drawn thin and dashed on top: under replacement it equals the model's.
+    series = (("model_accuracy", "model", "tab:blue", 2.4, "-"), ("vision_accuracy", "vision", "tab:orange", 1.6, "-"),
+              ("final_accuracy", "final", "tab:green", 1.2, "--"))
+    for metric, label, colour, width, style in series:
         ax.plot(*daily(work, metric), linestyle="none", marker=".", markersize=3, alpha=0.25,
                 color=colour)
-        ax.plot(*rolling(work, metric), color=colour, linewidth=1.6,
+        ax.plot(*rolling(work, metric), color=colour, linewidth=width, linestyle=style,
                 label=f"{label} ({ROLLING_DAYS}-working-day mean)")
     _all_marks(ax, rows, events)
     _percent_axis(ax)
