@@ -227,6 +227,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "simulate.vision_tuning_parts": (10, 1_000_000),
     "simulate.image_size": (0, 4096),
     "simulate.augment_factor": (0, 1000),
+    "simulate.epochs": (0, 10_000),
     "simulate.vision_ms": (0.0, 3_600_000.0),
     "simulate.edge_ms": (0.0, 3_600_000.0),
     "simulate.batch": (1, 4096),

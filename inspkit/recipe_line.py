@@ -131,6 +131,7 @@ class SimulateSpec:
         image_size: Input side of the first model (0 = the recipe's ``image_size``).
         augment_factor: Augmented children per set-up image for the first model
             (0 = the recipe's ``augment.factor``).
+        epochs: Training epochs of the first model (0 = the recipe's ``train.epochs``).
         vision_ms: Mean time the vision station takes to shoot and inspect a part.
         edge_ms: Time the edge computer takes to answer for a part.
         batch: Frames rendered and inspected together (a speed setting only).
@@ -147,6 +148,7 @@ class SimulateSpec:
     model: str = ""
     image_size: int = 0
     augment_factor: int = 0
+    epochs: int = 0
     vision_ms: float = 400.0
     edge_ms: float = 40.0
     batch: int = 64

@@ -106,7 +106,7 @@ def _train_first(ws, recipe: Recipe, device: str) -> None:  # noqa: ANN001
     sim = recipe.simulate
     first = with_overrides(recipe, {"train.candidates": [sim.model or recipe.train.candidates[0]],
                                     "image_size": sim.image_size or None, "train.repeats": 1,
-                                    "augment.factor": sim.augment_factor or None})
+                                    "augment.factor": sim.augment_factor or None, "train.epochs": sim.epochs or None})
     err_console.print(f"no model in {ws.root} yet: training {first.train.candidates[0]} on "
                       f"{sim.setup_images} labelled images from the {sim.setup_days} set-up days")
     with _status("rendering the set-up images"):
