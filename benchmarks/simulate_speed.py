@@ -57,10 +57,10 @@ def bare_simpy(parts: int) -> float:
     return parts / (time.perf_counter() - started)
 
 
-def line_only(days: int, parts_per_day: int) -> float:
-    """Parts/s of the cylinder-bonding line with stub inspectors and no images."""
+def line_only(days: int, parts_per_day: int, with_mes: bool) -> float:
+    """Parts/s of the cylinder-bonding line (its goal, fp-reduction) with stub inspectors and no images."""
+    from inspkit.connect.mes import SqliteMes
     from inspkit.recipe import load_recipe, with_overrides
-    from inspkit.types import Goal
     from simulator.camera import drift_for, product_for
     from simulator.line import LineSetup, run_line
     from simulator.stubs import TruthModel, TruthVision
@@ -68,9 +68,13 @@ def line_only(days: int, parts_per_day: int) -> float:
     recipe = with_overrides(load_recipe(ROOT / "recipes" / "cylinder-bonding.yaml"),
                             {"simulate.parts_per_day": parts_per_day})
     drift = drift_for(recipe, product_for(recipe))
-    setup = LineSetup(recipe, drift, TruthVision(0.03, 0.1, 1), TruthModel(0.02, 2), None, None, 0, days,
-                      Goal.REPLACEMENT)
-    result = run_line(setup)
+    with tempfile.TemporaryDirectory() as tmp:
+        mes = SqliteMes(Path(tmp) / "mes.db") if with_mes else None
+        setup = LineSetup(recipe, drift, TruthVision(0.03, 0.1, 1), TruthModel(0.02, 2), None, mes, 0, days,
+                          recipe.connect.goal)
+        result = run_line(setup)
+        if mes is not None:
+            mes.close()
     return result.parts / result.wall_s
 
 
@@ -94,10 +98,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     args = parser.parse_args()
     base = bare_simpy(args.line_days * args.parts_per_day // 2)
-    line = line_only(args.line_days, args.parts_per_day)
+    line = line_only(args.line_days, args.parts_per_day, with_mes=False)
+    with_mes = line_only(args.line_days, args.parts_per_day, with_mes=True)
     print(f"bare SimPy (3 processes, simpy.Store): {base:,.0f} parts/s")
-    print(f"line model (stub inspectors, no images): {line:,.0f} parts/s = {line / base:.2f} x bare SimPy "
-          f"(goal >= 50,000 parts/s: {'met' if line >= 50_000 else 'NOT met'})")
+    for name, rate in (("MES records kept in memory", line), ("MES records written to SQLite", with_mes)):
+        print(f"line model, stub inspectors, no images, {name}: {rate:,.0f} parts/s = {rate / base:.2f} x bare "
+              f"SimPy (goal >= 50,000 parts/s: {'met' if rate >= 50_000 else 'NOT met'})")
     if args.full:
         info = full_run(args.days)
         print(f"inspkit simulate --days {args.days}: {info['command_s']:.0f} s for the whole command "

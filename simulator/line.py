@@ -23,6 +23,8 @@ from simulator.pipe import Pipe
 from simulator.schedule import DAY_S, ShiftPlan
 from simulator.stations import EdgeStation, LineStats, SimulatedPlc, Source, VisionStation
 
+_NG = Verdict.NG
+
 #: Random streams, each with its own generator from SeedSequence(seed).spawn.
 STREAMS = ("truth", "vision timing")
 
@@ -87,35 +89,29 @@ class DayBook:
     # model_right, vision_right, final_right.
     def __init__(self) -> None:
         self.days: dict[int, list[int]] = {}
-        self.left: dict[int, int] = {}
         self.pending: list[MesRecord] = []
-
-    def enter(self, part: Part) -> None:
-        """A part of ``part.day`` entered the line."""
-        self.left[part.day] = self.left.get(part.day, 0) + 1
 
     def book(self, part: Part, final: Verdict, record: MesRecord) -> None:
         """Count a part whose final verdict is decided."""
-        c = self.days.get(part.day)
+        day = part.day
+        c = self.days.get(day)
         if c is None:
-            c = self.days[part.day] = [0] * 9
-        ng, said_ng = part.truth == "NG", final is Verdict.NG
+            c = self.days[day] = [0] * 9
+        truth = part.truth
+        ng, said_ng = truth == "NG", final is _NG
         c[0] += 1
-        c[1] += ng
         c[2] += not said_ng
-        c[3] += said_ng and not ng
-        c[4] += ng and not said_ng
+        if ng:
+            c[1] += 1
+            c[4] += not said_ng
+        else:
+            c[3] += said_ng
         if record.model_verdict is not None:
             c[5] += 1
-            c[6] += record.model_verdict == part.truth
-        c[7] += part.vision == part.truth
+            c[6] += record.model_verdict == truth
+        c[7] += part.vision == truth
         c[8] += said_ng == ng
-        self.left[part.day] -= 1
         self.pending.append(record)
-
-    def open_parts(self, day: int) -> int:
-        """Parts of ``day`` still on the line."""
-        return self.left.get(day, 0)
 
     def row(self, day: int, production_s: float, version: str, events: list[str]) -> DayRow:
         """The day's metrics (its parts must all have left)."""
@@ -137,8 +133,8 @@ def run_line(setup: LineSetup, on_day: Callable[[DayRow], None] | None = None) -
     started = time.perf_counter()
     env = simpy.Environment()
     result, timings = LineResult(), Timings()
-    plan, book = _build(env, setup, result, timings)
-    recorder = env.process(_record_days(env, setup, plan, book, result, on_day))
+    plan, book, plc = _build(env, setup, result, timings)
+    recorder = env.process(_record_days(env, setup, plan, book, plc, result, on_day))
     try:
         env.run(until=recorder)
     except KeyboardInterrupt:
@@ -150,7 +146,7 @@ def run_line(setup: LineSetup, on_day: Callable[[DayRow], None] | None = None) -
 
 
 def _build(env: simpy.Environment, setup: LineSetup, result: LineResult,
-           timings: Timings) -> tuple[ShiftPlan, DayBook]:
+           timings: Timings) -> tuple[ShiftPlan, DayBook, SimulatedPlc]:
     recipe, sim = setup.recipe, setup.recipe.simulate
     truth_rng, timing_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(setup.seed).spawn(len(STREAMS)))
     plan = ShiftPlan(sim, recipe.line.cycle_time_ms / 1000)
@@ -159,25 +155,26 @@ def _build(env: simpy.Environment, setup: LineSetup, result: LineResult,
     result.dispositions = plc.counts
     to_vision, to_edge = Pipe(env), Pipe(env)
 
+    stats_enter, trigger = result.stats.enter, plc.trigger
+
     def enter(part: Part) -> None:
-        result.stats.enter(env.now)
-        book.enter(part)
-        plc.trigger(part)
+        stats_enter(env.now)
+        trigger(part)
 
     Source(env, plan, setup.drift, truth_rng, to_vision, enter, setup.render, timings, sim.batch, setup.days)
     VisionStation(env, setup.vision, sim.vision_ms / 1000, timing_rng, to_vision, to_edge)
     EdgeStation(env, setup.model, setup.goal, sim.edge_ms / 1000, to_edge, plc, book.book,
                 (recipe.line.line, recipe.line.station))
-    return plan, book
+    return plan, book, plc
 
 
-def _record_days(env: simpy.Environment, setup: LineSetup, plan: ShiftPlan, book: DayBook,
+def _record_days(env: simpy.Environment, setup: LineSetup, plan: ShiftPlan, book: DayBook, plc: SimulatedPlc,
                  result: LineResult, on_day: Callable[[DayRow], None] | None):  # noqa: ANN202 (SimPy process)
     """At each midnight (or once the day's last part has left), close the day."""
     settle_s = max(plan.cycle_s, 1.0)
     for day in range(setup.days):
         yield env.timeout(max(0.0, (day + 1) * DAY_S - env.now))
-        while book.open_parts(day):
+        while any(p.day == day for p in plc.tracked.values()):  # parts of the day still on the line
             yield env.timeout(settle_s)
         if setup.mes is not None:
             setup.mes.record_many(book.pending)
