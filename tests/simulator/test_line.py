@@ -94,3 +94,14 @@ def test_interrupt_keeps_the_complete_days() -> None:
     result = run_line(_setup(_recipe(parts_per_day=100), days=10), stop_on_day_two)
     assert result.interrupted
     assert [r.day for r in result.rows] == [0, 1, 2]
+
+
+def test_the_line_runs_without_torch() -> None:
+    # The model is injected; the line, its stations and its report never import torch.
+    import subprocess
+    import sys
+
+    code = ("import sys; import simulator.runner, simulator.line, simulator.stations, simulator.vision; "
+            "print([m for m in ('torch', 'timm', 'ultralytics') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
