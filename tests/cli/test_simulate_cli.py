@@ -95,3 +95,27 @@ def test_multiclass_recipe_and_a_file_as_out_are_refused(runner, tmp_path: Path)
     (tmp_path / "file").write_text("x")
     line = _error_line(_run(runner, "simulate", "-r", _tiny_recipe(tmp_path), "--out", tmp_path / "file"))
     assert "is a file" in line
+
+
+def test_ctrl_c_stops_after_a_complete_day_with_a_valid_report(first_run: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from simulator.metrics import read_csv
+
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-m", "inspkit", "simulate", "--days", "5000",
+                             "-w", first_run / "workspace", "--out", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.csv").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # the first checkpoint (day 30) shows the line is running
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted" in stdout and "Traceback" not in stdout + stderr
+    rows = read_csv((out / "metrics.csv").read_text())
+    assert len(rows) >= 30 and [r.day for r in rows] == list(range(len(rows)))
+    assert f"Interrupted after day {len(rows)} of 5000" in (out / "report.md").read_text()
