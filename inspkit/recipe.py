@@ -20,7 +20,7 @@ import yaml
 
 from inspkit.errors import RecipeError
 from inspkit.recipe_augment import AugmentRanges
-from inspkit.recipe_line import ConnectSpec, DriftSpec, SimulateSpec, check_line_sections
+from inspkit.recipe_line import ConnectSpec, DriftSpec, ManageSpec, SimulateSpec, check_line_sections
 from inspkit.recipe_load import build_dataclass, plain
 from inspkit.types import Appearance, Roi
 
@@ -153,6 +153,7 @@ class Recipe:
         connect: How the edge model joins the line (goal, PLC register map).
         drift: What changes on the line over the days.
         simulate: The simulated line.
+        manage: Review and update settings (α, β, time slot).
         seed: Default seed for anything random.
     """
 
@@ -170,6 +171,7 @@ class Recipe:
     connect: ConnectSpec = field(default_factory=ConnectSpec)
     drift: DriftSpec = field(default_factory=DriftSpec)
     simulate: SimulateSpec = field(default_factory=SimulateSpec)
+    manage: ManageSpec = field(default_factory=ManageSpec)
     seed: int = 0
 
     def label_names(self) -> tuple[str, ...]:
@@ -231,6 +233,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "simulate.vision_ms": (0.0, 3_600_000.0),
     "simulate.edge_ms": (0.0, 3_600_000.0),
     "simulate.batch": (1, 4096),
+    "manage.alpha": (0.0, 0.5),
+    "manage.beta": (0.001, 1.0),
+    "manage.slot_days": (0.01, 3650.0),
 }
 
 

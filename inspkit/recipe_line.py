@@ -154,6 +154,22 @@ class SimulateSpec:
     batch: int = 64
 
 
+@dataclass(frozen=True)
+class ManageSpec:
+    """The managing stage (paper 3.3.2).
+
+    Attributes:
+        alpha: Unreliable samples have ``|p − 0.5| ≤ alpha`` (Eq. 5); 0.5, the
+            paper's value, selects every sample.
+        beta: Re-train when FSR = |∪ D̄(t)| / |D| exceeds this (Eq. 10–11; the paper: 0.2).
+        slot_days: Length of a time slot t over which failed samples D̄(t) are collected.
+    """
+
+    alpha: float = 0.5
+    beta: float = 0.2
+    slot_days: float = 2.0
+
+
 def shift_seconds(shift: str) -> tuple[float, float]:
     """``"06:00-14:00"`` → (21600.0, 50400.0), seconds after midnight.
 
