@@ -89,6 +89,8 @@ class DayBook:
     # model_right, vision_right, final_right.
     def __init__(self) -> None:
         self.days: dict[int, list[int]] = {}
+        # Run start → when its latest part was decided: the run's span, for throughput.
+        self.run_end: dict[float, float] = {}
         self.pending: list[MesRecord] = []
 
     def book(self, part: Part, final: Verdict, record: MesRecord) -> None:
@@ -111,13 +113,19 @@ class DayBook:
             c[6] += record.model_verdict == truth
         c[7] += part.vision == truth
         c[8] += said_ng == ng
+        self.run_end[part.run_start_s] = record.decided_s  # parts leave in order: the last one ends the run
         self.pending.append(record)
 
-    def row(self, day: int, production_s: float, version: str, events: list[str]) -> DayRow:
-        """The day's metrics (its parts must all have left)."""
+    def row(self, day: int, version: str, events: list[str]) -> DayRow:
+        """The day's metrics (its parts must all have left).
+
+        Production time is measured: from each run's first part shot to its last
+        part decided, so a station slower than the cycle shows as lower throughput.
+        """
         c = self.days.pop(day, [0] * 9)
         parts, defective = c[0], c[1]
-        prod_h = production_s / 3600
+        starts = [s for s in self.run_end if day * DAY_S <= s < (day + 1) * DAY_S]
+        prod_h = sum(self.run_end.pop(s) - s for s in starts) / 3600
         return DayRow(
             day, parts, defective, c[2], ratio(c[2], parts), ratio(c[3], parts - defective),
             ratio(c[4], defective), ratio(c[6], c[5]), ratio(c[7], parts), ratio(c[8], parts),
@@ -180,7 +188,7 @@ def _record_days(env: simpy.Environment, setup: LineSetup, plan: ShiftPlan, book
             setup.mes.record_many(book.pending)
         book.pending.clear()
         version = setup.model.version if setup.model is not None else ""
-        row = book.row(day, plan.production_s(day), version, setup.drift.events_on(day))
+        row = book.row(day, version, setup.drift.events_on(day))
         result.rows.append(row)
         if on_day is not None:
             on_day(row)

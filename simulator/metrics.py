@@ -26,8 +26,9 @@ class DayRow:
         model_accuracy: The model's verdicts right / parts it inspected.
         vision_accuracy: The vision station's verdicts right / parts.
         final_accuracy: Final verdicts right / parts.
-        throughput_per_h: Parts per hour of production.
-        production_h: Hours the line was making parts.
+        throughput_per_h: Parts out per hour of production.
+        production_h: Hours the line was making parts: each run from its first part
+            shot to its last part decided.
         idle_h: Hours of the day without production (nights, weekends, spare shift time).
         model_version: The model version that answered (empty without a model).
         events: Drift events of the day, ``;``-separated.

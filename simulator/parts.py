@@ -22,16 +22,17 @@ from inspkit.types import Verdict
 class Part:
     """One part: who it is, what it truly is, what happened to it."""
 
-    __slots__ = ("serial", "day", "truth", "defect_type", "chunk", "index", "shot_s", "vision")
+    __slots__ = ("serial", "day", "truth", "defect_type", "chunk", "index", "shot_s", "vision", "run_start_s")
 
     def __init__(self, serial: int, day: int, truth: str, defect_type: str | None,
-                 chunk: Chunk, index: int) -> None:
+                 chunk: Chunk, index: int, run_start_s: float = 0.0) -> None:
         self.serial = serial
         self.day = day
         self.truth = truth
         self.defect_type = defect_type
         self.chunk = chunk
         self.index = index
+        self.run_start_s = run_start_s  # when its production run started, seconds from the run's start
         self.shot_s = 0.0
         self.vision: Verdict | None = None
 

@@ -76,7 +76,7 @@ class Source:
         for day in range(self.days):
             for run in self.plan.runs(day):
                 yield env.timeout(day * DAY_S + run.start_s - env.now)
-                for chunk in self._chunks(day, run.parts):
+                for chunk in self._chunks(day, run.parts, env.now):
                     for part in chunk.parts:
                         part.shot_s = env.now
                         enter(part)
@@ -84,17 +84,17 @@ class Source:
                         yield env.timeout(cycle_s)
             yield env.timeout(max(0.0, (day + 1) * DAY_S - env.now))
 
-    def _chunks(self, day: int, parts: int) -> Iterator[Chunk]:
+    def _chunks(self, day: int, parts: int, run_start_s: float) -> Iterator[Chunk]:
         for first in range(0, parts, self.batch):
-            yield self._chunk(day, min(self.batch, parts - first))
+            yield self._chunk(day, min(self.batch, parts - first), run_start_s)
 
-    def _chunk(self, day: int, size: int) -> Chunk:
+    def _chunk(self, day: int, size: int, run_start_s: float) -> Chunk:
         types = self.drift.defect_types(day)
         ng = (self.rng.random(size) < self.drift.defect_rate(day)).tolist() if types else [False] * size
         picks = self.rng.integers(0, max(1, len(types)), size).tolist()
         chunk = Chunk(self.render, self.timings)
         first = self.serial
-        chunk.parts = [Part(first + i, day, "NG" if bad else "OK", types[k] if bad else None, chunk, i)
+        chunk.parts = [Part(first + i, day, "NG" if bad else "OK", types[k] if bad else None, chunk, i, run_start_s)
                        for i, (bad, k) in enumerate(zip(ng, picks))]
         self.serial += size
         return chunk

@@ -105,3 +105,11 @@ def test_the_line_runs_without_torch() -> None:
             "print([m for m in ('torch', 'timm', 'ultralytics') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_station_slower_than_the_cycle_sets_the_throughput() -> None:
+    # Parts arrive every 2 s but the vision station needs 4 s: the line makes about 900 an hour.
+    recipe = _recipe(parts_per_day=1000, vision_ms=4000.0)
+    row = run_line(_setup(recipe, days=1)).rows[0]
+    assert row.throughput_per_h == pytest.approx(900, rel=0.02)
+    assert row.parts == 1000
