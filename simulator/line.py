@@ -87,7 +87,8 @@ class DayBook:
 
     # Counter slots: parts, defective, good_out, false_calls, escapes, model_n,
     # model_right, vision_right, final_right.
-    def __init__(self) -> None:
+    def __init__(self, plan: ShiftPlan) -> None:
+        self.plan = plan
         self.days: dict[int, list[int]] = {}
         # Run start → when its latest part was decided: the run's span, for throughput.
         self.run_end: dict[float, float] = {}
@@ -119,13 +120,17 @@ class DayBook:
     def row(self, day: int, version: str, events: list[str]) -> DayRow:
         """The day's metrics (its parts must all have left).
 
-        Production time is measured: from each run's first part shot to its last
-        part decided, so a station slower than the cycle shows as lower throughput.
+        A run takes its parts' cycles, or longer when a station cannot keep up:
+        from its start to its last part decided. So a station slower than the
+        cycle shows as lower throughput.
         """
         c = self.days.pop(day, [0] * 9)
         parts, defective = c[0], c[1]
-        starts = [s for s in self.run_end if day * DAY_S <= s < (day + 1) * DAY_S]
-        prod_h = sum(self.run_end.pop(s) - s for s in starts) / 3600
+        prod_s = 0.0
+        for run in self.plan.runs(day):
+            start = day * DAY_S + run.start_s
+            prod_s += max(run.parts * self.plan.cycle_s, self.run_end.pop(start, start) - start)
+        prod_h = prod_s / 3600
         return DayRow(
             day, parts, defective, c[2], ratio(c[2], parts), ratio(c[3], parts - defective),
             ratio(c[4], defective), ratio(c[6], c[5]), ratio(c[7], parts), ratio(c[8], parts),
@@ -158,7 +163,7 @@ def _build(env: simpy.Environment, setup: LineSetup, result: LineResult,
     recipe, sim = setup.recipe, setup.recipe.simulate
     truth_rng, timing_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(setup.seed).spawn(len(STREAMS)))
     plan = ShiftPlan(sim, recipe.line.cycle_time_ms / 1000)
-    book = DayBook()
+    book = DayBook(plan)
     plc = SimulatedPlc(env, recipe.connect.plc, result.stats)
     result.dispositions = plc.counts
     to_vision, to_edge = Pipe(env), Pipe(env)

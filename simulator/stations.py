@@ -75,8 +75,9 @@ class Source:
         env, cycle_s, put, enter = self.env, self.plan.cycle_s, self.out.put, self.on_enter
         for day in range(self.days):
             for run in self.plan.runs(day):
-                yield env.timeout(day * DAY_S + run.start_s - env.now)
-                for chunk in self._chunks(day, run.parts, env.now):
+                start_s = day * DAY_S + run.start_s  # also the key the day's book looks the run up by
+                yield env.timeout(start_s - env.now)
+                for chunk in self._chunks(day, run.parts, start_s):
                     for part in chunk.parts:
                         part.shot_s = env.now
                         enter(part)
