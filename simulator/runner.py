@@ -92,8 +92,9 @@ def run_simulation(req: SimRequest, vision: Callable, model: ModelInspector | No
     req.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(req.run_dir / "recipe.yaml", dump_recipe(req.recipe))
     metrics_csv, mes_db = req.run_dir / "metrics.csv", req.run_dir / "mes.db"
-    for stale in (mes_db, mes_db.with_name("mes.db-wal"), mes_db.with_name("mes.db-shm")):
-        stale.unlink(missing_ok=True)  # an earlier run's MES in this folder
+    for name in ("mes.db", "mes.db-wal", "mes.db-shm", "report.md", "run.json"):
+        (req.run_dir / name).unlink(missing_ok=True)  # an earlier run's, in this folder
+    atomic_write_text(metrics_csv, csv_text([]))  # until the first checkpoint: a header, not an old run
     product = product_for(req.recipe)
     drift = drift_for(req.recipe, product)
     mes = SqliteMes(mes_db)
