@@ -109,9 +109,13 @@ def test_ctrl_c_stops_after_a_complete_day_with_a_valid_report(first_run: Path, 
     proc = subprocess.Popen([sys.executable, "-m", "inspkit", "simulate", "--days", "5000",
                              "-w", first_run / "workspace", "--out", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def checkpointed() -> bool:  # the first checkpoint (day 30) shows the line is running
+        path = out / "metrics.csv"
+        return path.exists() and len(path.read_text().splitlines()) > 1
+
     deadline = time.monotonic() + 120
-    while not (out / "metrics.csv").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)  # the first checkpoint (day 30) shows the line is running
+    while not checkpointed() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stdout + stderr
