@@ -10,39 +10,35 @@ from inspkit.store.workspace import NewImage
 
 def sim_images(recipe: Recipe, count: int, seed: int, start: int) -> Iterator[NewImage]:
     """``count`` frames of the recipe's product, frame indices ``start`` onwards."""
-    from inspkit.data.collect import image_from_array, truth_sample, utc_iso
-    from inspkit.store.samples import Truth
-    from simulator.products import create_product, generate
+    from simulator.camera import product_for
+    from simulator.products import generate
 
     spec = recipe.product
-    product = create_product(spec.generator, (spec.frame_h, spec.frame_w))
+    product = product_for(recipe)
     for index in range(start, start + count):
         frame = generate(product, seed, index, spec.appearance, spec.defect_rate)
-        truth = Truth(frame.label, frame.defect_type, frame.boxes, frame.roi)
-        record = truth_sample(
-            f"sim:{spec.generator}", recipe.line.line, recipe.line.station,
-            f"{spec.generator}-{seed}-{index:07d}", utc_iso(), truth,
-        )
-        yield image_from_array(frame.image, record, frame.mask)
+        yield _stored(recipe, frame, f"sim:{spec.generator}", f"{spec.generator}-{seed}-{index:07d}")
 
 
 def setup_images(recipe: Recipe, seed: int) -> list[NewImage]:
     """The set-up period's labelled images for the first model: half OK, half NG (paper 5.3)."""
-    from inspkit.data.collect import image_from_array, truth_sample, utc_iso
-    from inspkit.store.samples import Truth
     from simulator.camera import drift_for, product_for, setup_frames
 
     product = product_for(recipe)
     sim = recipe.simulate
     frames = setup_frames(product, drift_for(recipe, product), seed, sim.setup_days, sim.setup_images, 0.5)
-    images = []
-    for i, item in enumerate(frames):
-        f = item.frame
-        record = truth_sample(f"sim:{recipe.product.generator}:set-up", recipe.line.line, recipe.line.station,
-                              f"setup-{seed}-{i:05d}-day{item.day:.1f}", utc_iso(),
-                              Truth(f.label, f.defect_type, f.boxes, f.roi))
-        images.append(image_from_array(f.image, record, f.mask))
-    return images
+    return [_stored(recipe, item.frame, f"sim:{recipe.product.generator}:set-up",
+                    f"setup-{seed}-{i:05d}-day{item.day:.1f}") for i, item in enumerate(frames)]
+
+
+def _stored(recipe: Recipe, frame, source: str, name: str) -> NewImage:  # noqa: ANN001  (simulator Frame)
+    """A simulator frame as an image to store, with its ground truth."""
+    from inspkit.data.collect import image_from_array, truth_sample, utc_iso
+    from inspkit.store.samples import Truth
+
+    truth = Truth(frame.label, frame.defect_type, frame.boxes, frame.roi)
+    record = truth_sample(source, recipe.line.line, recipe.line.station, name, utc_iso(), truth)
+    return image_from_array(frame.image, record, frame.mask)
 
 
 class ModelAdapter:
