@@ -236,6 +236,13 @@ RANGES: dict[str, tuple[float, float]] = {
     "manage.alpha": (0.0, 0.5),
     "manage.beta": (0.001, 1.0),
     "manage.slot_days": (0.01, 3650.0),
+    "manage.finetune_epochs": (1, 10_000),
+    "manage.finetune_lr": (1e-9, 1.0),
+    "manage.replay_size": (0, 1_000_000),
+    "manage.reviewer_error": (0.0, 1.0),
+    "manage.cam_threshold": (0.0, 1.0),
+    "manage.retrain_days": (0.0, 365.0),
+    "manage.promote_tolerance": (0.0, 1.0),
 }
 
 

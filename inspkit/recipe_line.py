@@ -163,11 +163,32 @@ class ManageSpec:
             paper's value, selects every sample.
         beta: Re-train when FSR = |∪ D̄(t)| / |D| exceeds this (Eq. 10–11; the paper: 0.2).
         slot_days: Length of a time slot t over which failed samples D̄(t) are collected.
+        policy: How the model is updated (``inspkit.maintain.policy``): none,
+            ft-only, wt-only, ft-K, fsr or replay.
+        finetune_epochs: Passes over D̄(t) in one fine-tune (Eq. 9).
+        finetune_lr: The fine-tune's small learning rate μ (Eq. 9).
+        replay_size: Earlier samples kept in the reservoir that the ``replay``
+            policy mixes into every fine-tune.
+        reviewer_error: Simulated reviewer: chance of a wrong stage-1 answer.
+        cam_threshold: Stage 2: a CAM-on-target share below this is "Training FAIL".
+        retrain_days: Simulated line: days from a re-train request until the
+            main server's new version reaches the edge.
+        promote_tolerance: A new version is promoted when its accuracy on the
+            test split and on the failed samples is at most this much below the
+            current one's (0: not worse at all).
     """
 
     alpha: float = 0.5
     beta: float = 0.2
     slot_days: float = 2.0
+    policy: str = "none"
+    finetune_epochs: int = 5
+    finetune_lr: float = 1e-4
+    replay_size: int = 60
+    reviewer_error: float = 0.0
+    cam_threshold: float = 0.3
+    retrain_days: float = 1.0
+    promote_tolerance: float = 0.0
 
 
 def shift_seconds(shift: str) -> tuple[float, float]:
