@@ -36,9 +36,20 @@ step "8. train two candidates and keep the best that fits the cycle time"
 inspkit train -w "$WS" --candidates timm:resnet18,timm:mobilenetv3_small_100 --epochs 6 --image-size 64
 inspkit explain -w "$WS" --doubtful 8 --out "$WS/runs/explain"
 
+step "9. new parts arrive; review the doubtful ones (here the CSV is answered from ground truth)"
+inspkit collect -w "$WS" --source sim:40 --seed 7
+inspkit review -w "$WS" --export "$WS/runs/review.csv"
+python -m simulator.review_fill "$WS" "$WS/runs/review.csv"
+inspkit review -w "$WS" --import "$WS/runs/review.csv"
+
+step "10. learn from the failed samples: fine-tune, or re-train when FSR > beta"
+inspkit update -w "$WS"
+inspkit status -w "$WS"
+
 step "outputs"
 echo "workspace:      $WS/ (samples.db, images/, inspkit.yaml)"
 echo "contact sheets: $WS/runs/crops.png, $WS/runs/augmented.png"
 echo "vision folder:  $WS-incoming/"
 echo "model:          $WS/models/ (inspkit models list -w $WS)"
 echo "heatmaps:       $WS/runs/explain/"
+echo "review:         $WS/runs/review.csv (or: inspkit review -w $WS --serve)"

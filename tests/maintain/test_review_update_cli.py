@@ -148,3 +148,17 @@ def test_fsr_over_beta_retrains_and_resets_the_accumulation(scored_ws: Path, tmp
 def test_beta_out_of_range_is_refused(scored_ws: Path, beta: str) -> None:
     result = _run("update", "-w", scored_ws, "--beta", beta)
     assert result.exit_code != 0 and f"beta is {float(beta)}" in result.output
+
+
+def test_the_demo_reviewer_answers_from_ground_truth(scored_ws: Path, tmp_path: Path) -> None:
+    from simulator.review_fill import fill
+
+    out = tmp_path / "queue.csv"
+    _run("review", "-w", scored_ws, "--export", out)
+    answered, wrong = fill(scored_ws, out)
+    assert answered == 12
+    assert _run("review", "-w", scored_ws, "--import", out).exit_code == 0
+    with Workspace.open(scored_ws) as ws:
+        failed = ReviewStore(ws.conn).failed()
+        assert len(failed) == wrong
+        assert all(ws.samples.get(f.sample_id).truth.label == f.label for f in failed)
