@@ -1,5 +1,6 @@
 # make demo  — set up .venv (if missing) and simulate two years of the cylinder-bonding line
-# make test  — set up .venv (if missing) and run the test suite
+# make test  — set up .venv (if missing) and run the test suite (the browser test skips without chromium)
+# make test-browser — only the review page's end-to-end test; fails when chromium or chromedriver is missing
 # make walkthrough — the data and training stage, verb by verb, on the simulator
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo-ws
 SIM    ?= demo-sim
 
-.PHONY: setup demo walkthrough test test-all bench clean
+.PHONY: setup demo walkthrough test test-browser test-all bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +26,9 @@ walkthrough: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-browser: $(STAMP)
+	CI=1 $(BIN)/python -m pytest tests/maintain/test_review_browser.py
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ""

@@ -1,6 +1,6 @@
 """A workspace with a tiny production classifier and newly inspected, scored samples.
 
-Built once per test module (training is the slow part) and copied for each test.
+Built once per test session (training is the slow part) and copied for each test.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ def _run(*args: object) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _scored_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("scored")
     recipe = base / "recipe.yaml"
-    recipe.write_text(yaml.safe_dump(small_recipe_dict(), sort_keys=False))
+    data = small_recipe_dict()
+    data["train"]["epochs"] = 2  # updates re-train with the recipe's settings: keep them tiny
+    data.setdefault("manage", {})["finetune_epochs"] = 2
+    recipe.write_text(yaml.safe_dump(data, sort_keys=False))
     ws = base / "ws"
     _run("init", ws, "--recipe", recipe)
     _run("collect", "-w", ws, "--source", "sim:40")
