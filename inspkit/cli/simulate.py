@@ -11,9 +11,11 @@ import typer
 from rich.table import Table
 
 from inspkit.cli._common import console
+from inspkit.errors import InputError
 from inspkit.types import Goal
 
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "cylinder-bonding.yaml"
+DEFAULT_COMPARE = "ft-only,wt-only,ft-3,ft-5,ft-10,fsr,replay"
 
 
 def simulate(
@@ -25,12 +27,29 @@ def simulate(
     parts_per_day: int = typer.Option(None, "--parts-per-day", help="Parts made per working day."),
     goal: Goal = typer.Option(None, "--goal", help="Goal routing (default: the recipe's connect.goal)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda, for training and inference."),
+    protocol: str = typer.Option("line", "--protocol", help="line: the simulated line; paper: the paper's update-policy comparison (Fig. 10)."),
+    compare: str = typer.Option(DEFAULT_COMPARE, "--compare", help="--protocol paper: update policies to compare, comma-separated."),
+    image_size: int = typer.Option(None, "--image-size", help="--protocol paper: model input side in px (default 32)."),
+    epochs: int = typer.Option(None, "--epochs", help="--protocol paper: epochs of the initial training and each re-training."),
+    alpha: float = typer.Option(None, "--alpha", help="Review samples with |p - 0.5| <= alpha (default: the recipe's manage.alpha)."),
+    beta: float = typer.Option(None, "--beta", help="Re-train when FSR exceeds beta (default: the recipe's manage.beta)."),
 ) -> None:
-    """Simulate the line day by day; write metrics.csv, mes.db, report.md and plots into the run folder."""
+    """Simulate the line day by day (metrics.csv, mes.db, report.md, plots), or compare update policies (--protocol paper)."""
+    from inspkit.cli._paper import PaperRequest, check_protocol, run_paper
     from inspkit.cli._simulate import prepare, run_with_progress
+
+    manage = {"manage.alpha": alpha, "manage.beta": beta}
+    if check_protocol(protocol) == "paper":
+        if workspace is not None:
+            raise InputError("--protocol paper trains its own models from the recipe; drop --workspace (give --recipe)")
+        run_paper(PaperRequest(recipe or DEFAULT_RECIPE, out, compare,
+                               {"seed": seed, **manage}, {"days": days, "image_size": image_size, "epochs": epochs},
+                               device, _command()))
+        return
 
     plan = prepare(_recipe_path(recipe, workspace), workspace, out, {
         "simulate.days": days, "seed": seed, "simulate.parts_per_day": parts_per_day, "connect.goal": goal,
+        **manage,
     }, device, _command())
     outcome = run_with_progress(plan)
     _render(outcome)
