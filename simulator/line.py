@@ -15,10 +15,12 @@ import simpy
 
 from inspkit.connect.mes import MesRecord, MesSink
 from inspkit.recipe import Recipe
+from inspkit.recipe_line import shift_seconds
 from inspkit.types import Goal, Verdict
 from simulator.drift import DriftSchedule
+from simulator.maint_windows import IdleClock
 from simulator.metrics import DayRow, ratio
-from simulator.parts import ModelInspector, Part, Renderer, Timings, VisionInspector
+from simulator.parts import DayReview, LineMaintainer, ModelInspector, Part, Renderer, Timings, VisionInspector
 from simulator.pipe import Pipe
 from simulator.schedule import DAY_S, ShiftPlan
 from simulator.stations import EdgeStation, LineStats, SimulatedPlc, Source, VisionStation
@@ -43,6 +45,7 @@ class LineSetup:
         seed: Seed of every random stream.
         days: Days to simulate.
         goal: Goal routing.
+        maintainer: The managing stage (None: the model is never reviewed or updated).
     """
 
     recipe: Recipe
@@ -54,6 +57,7 @@ class LineSetup:
     seed: int
     days: int
     goal: Goal
+    maintainer: LineMaintainer | None = None
 
 
 @dataclass
@@ -93,6 +97,7 @@ class DayBook:
         # Run start → when its latest part was decided: the run's span, for throughput.
         self.run_end: dict[float, float] = {}
         self.pending: list[MesRecord] = []
+        self.versions: dict[int, str] = {}  # day → the model version that answered its last part
 
     def book(self, part: Part, final: Verdict, record: MesRecord) -> None:
         """Count a part whose final verdict is decided."""
@@ -114,15 +119,18 @@ class DayBook:
             c[6] += record.model_verdict == truth
         c[7] += part.vision == truth
         c[8] += said_ng == ng
+        if record.model_version:
+            self.versions[day] = record.model_version
         self.run_end[part.run_start_s] = record.decided_s  # parts leave in order: the last one ends the run
         self.pending.append(record)
 
-    def row(self, day: int, version: str, events: list[str]) -> DayRow:
+    def row(self, day: int, version: str, events: list[str], review: DayReview | None = None) -> DayRow:
         """The day's metrics (its parts must all have left).
 
         A run takes its parts' cycles, or longer when a station cannot keep up:
         from its start to its last part decided. So a station slower than the
-        cycle shows as lower throughput.
+        cycle shows as lower throughput. ``version`` stands for days without
+        parts; a day with parts shows the version that answered them.
         """
         c = self.days.pop(day, [0] * 9)
         parts, defective = c[0], c[1]
@@ -134,7 +142,8 @@ class DayBook:
         return DayRow(
             day, parts, defective, c[2], ratio(c[2], parts), ratio(c[3], parts - defective),
             ratio(c[4], defective), ratio(c[6], c[5]), ratio(c[7], parts), ratio(c[8], parts),
-            parts / prod_h if prod_h else None, prod_h, 24.0 - prod_h, version, "; ".join(events),
+            parts / prod_h if prod_h else None, prod_h, 24.0 - prod_h, self.versions.pop(day, version),
+            "; ".join(events), *((review.reviewed, review.failed, review.fsr) if review else ()),
         )
 
 
@@ -154,6 +163,8 @@ def run_line(setup: LineSetup, on_day: Callable[[DayRow], None] | None = None) -
         result.interrupted = True
     result.stats.close(env.now)
     result.timings = dict(timings.seconds)
+    if setup.maintainer is not None:  # its review and training happen outside the event loop too
+        result.timings.update(getattr(setup.maintainer, "seconds", {}))
     result.wall_s = time.perf_counter() - started
     return result
 
@@ -176,8 +187,11 @@ def _build(env: simpy.Environment, setup: LineSetup, result: LineResult,
 
     Source(env, plan, setup.drift, truth_rng, to_vision, enter, setup.render, timings, sim.batch, setup.days)
     VisionStation(env, setup.vision, sim.vision_ms / 1000, timing_rng, to_vision, to_edge)
+    maintainer = setup.maintainer
+    if maintainer is not None:
+        maintainer.attach(env, IdleClock([shift_seconds(s) for s in sim.shifts], plan.is_working), setup.render)
     EdgeStation(env, setup.model, setup.goal, sim.edge_ms / 1000, to_edge, plc, book.book,
-                (recipe.line.line, recipe.line.station))
+                (recipe.line.line, recipe.line.station), maintainer.observe if maintainer else None)
     return plan, book, plc
 
 
@@ -192,8 +206,9 @@ def _record_days(env: simpy.Environment, setup: LineSetup, plan: ShiftPlan, book
         if setup.mes is not None:
             setup.mes.record_many(book.pending)
         book.pending.clear()
+        review = setup.maintainer.close_day(day) if setup.maintainer is not None else None
         version = setup.model.version if setup.model is not None else ""
-        row = book.row(day, version, setup.drift.events_on(day))
+        row = book.row(day, version, setup.drift.events_on(day), review)
         result.rows.append(row)
         if on_day is not None:
             on_day(row)

@@ -32,6 +32,9 @@ class DayRow:
         idle_h: Hours of the day without production (nights, weekends, spare shift time).
         model_version: The model version that answered (empty without a model).
         events: Drift events of the day, ``;``-separated.
+        reviewed: Parts a person reviewed that day (the review load; empty without maintenance).
+        failed: Of those, the ones that failed review (wrong, or right for the wrong reason).
+        fsr: The failed-sample ratio at the day's end, before any re-train it triggers.
     """
 
     day: int
@@ -49,9 +52,46 @@ class DayRow:
     idle_h: float
     model_version: str = ""
     events: str = ""
+    reviewed: int | None = None
+    failed: int | None = None
+    fsr: float | None = None
 
 
 COLUMNS = tuple(f.name for f in fields(DayRow))
+
+
+@dataclass(frozen=True)
+class UpdateEvent:
+    """One model update on the line: a fine-tune or a re-train, promoted or not.
+
+    Attributes:
+        day: Day the new version was ready and judged (and, if promoted, took over).
+        kind: ``finetune`` or ``retrain``.
+        version: The candidate's version id (rejected candidates keep theirs).
+        promoted: Whether it replaced the line's model.
+        reason: Why it was (not) promoted: the accuracies compared.
+        fsr: The failed-sample ratio when the update was decided.
+        samples: Images it trained on.
+        cpu_s: Process CPU seconds the training took.
+        wall_s: Wall seconds the training took.
+        requested_day: Day (fractional) the update was decided.
+        ready_s: Simulated time the version was ready, seconds from the run's start.
+    """
+
+    day: int
+    kind: str
+    version: str
+    promoted: bool
+    reason: str
+    fsr: float
+    samples: int
+    cpu_s: float
+    wall_s: float
+    requested_day: float
+    ready_s: float
+
+
+UPDATE_COLUMNS = tuple(f.name for f in fields(UpdateEvent))
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -77,6 +117,16 @@ def csv_text(rows: list[DayRow]) -> str:
     return out.getvalue()
 
 
+def updates_csv_text(events: list[UpdateEvent]) -> str:
+    """The update events as CSV text with a header (floats with 6 decimals)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(UPDATE_COLUMNS)
+    for event in events:
+        writer.writerow([_cell(getattr(event, c)) for c in UPDATE_COLUMNS])
+    return out.getvalue()
+
+
 def read_csv(text: str) -> list[DayRow]:
     """Parse :func:`csv_text` output back into rows."""
     reader = csv.DictReader(io.StringIO(text))
@@ -88,6 +138,8 @@ def _parse(kind: object, text: str) -> object:
     kind = str(kind)
     if kind == "int":
         return int(text)
+    if kind.startswith("int"):  # int | None
+        return int(text) if text else None
     if "float" in kind:
         return float(text) if text else None
     return text

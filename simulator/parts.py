@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -54,6 +54,38 @@ class VisionInspector(Protocol):
 
 
 Renderer = Callable[[Sequence[Part]], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DayReview:
+    """The managing stage's day: what was reviewed, what failed, where FSR stands.
+
+    Attributes:
+        reviewed: Parts a person reviewed (the unreliable ones, Eq. 5).
+        failed: Of those, the ones that failed review (D_f ∪ D_g, Eq. 6–7).
+        fsr: The failed-sample ratio at the day's end (Eq. 10).
+    """
+
+    reviewed: int
+    failed: int
+    fsr: float
+
+
+class LineMaintainer(Protocol):
+    """The managing stage on the line (``simulator.maintainer``); injected like the model.
+
+    The line calls :meth:`attach` once, :meth:`observe` for every part the
+    model answered, and :meth:`close_day` once the day's parts have all left.
+    """
+
+    def attach(self, env: Any, clock: Any, frames: Any) -> None:
+        """Start on ``env`` (simpy), with the line's idle clock and its camera."""
+
+    def observe(self, part: Part, answer: InspectionResult) -> None:
+        """A part the model answered (keep it when it is unreliable)."""
+
+    def close_day(self, day: int) -> DayReview:
+        """Review the day's kept parts; close the time slot and decide an update when it ends."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from simulator.metrics import DayRow
+from simulator.metrics import DayRow, UpdateEvent
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -128,16 +128,47 @@ def _mark_lines(ax: Axes, marks: Sequence[tuple[float, str]], last_day: int, col
                 bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
 
 
-def _all_marks(ax: Axes, rows: Sequence[DayRow], events: Sequence[tuple[float, str]]) -> None:
+# Update marks: (colour, line style, width) by kind; rejected candidates are drawn faint.
+UPDATE_STYLES = {"finetune": ("tab:cyan", ":", 0.9), "retrain": ("tab:purple", "-", 1.4)}
+UPDATE_NAMES = {"finetune": "fine-tune", "retrain": "re-train"}
+REJECTED_ALPHA = 0.15
+#: Promoted re-trains get their version written on the plot when there are at most this many.
+MAX_LABELLED = 25
+
+
+def _update_lines(ax: Axes, updates: Sequence[UpdateEvent], last_day: int) -> None:
+    """Vertical lines at model updates: style by kind, faint when rejected; the legend names each style once."""
+    labelled_retrains = sum(u.kind == "retrain" and u.promoted for u in updates) <= MAX_LABELLED
+    named: set[tuple[str, bool]] = set()
+    for u in updates:
+        day = u.ready_s / 86400.0
+        if day > last_day + 1 or u.kind not in UPDATE_STYLES:
+            continue
+        colour, style, width = UPDATE_STYLES[u.kind]
+        key = (u.kind, u.promoted)
+        label = None if key in named else f"{UPDATE_NAMES[u.kind]} ({'promoted' if u.promoted else 'rejected'})"
+        named.add(key)
+        ax.axvline(day, color=colour, linestyle=style, linewidth=width,
+                   alpha=0.8 if u.promoted else REJECTED_ALPHA, label=label)
+        if u.kind == "retrain" and u.promoted and labelled_retrains:
+            ax.text(day, 0.02, u.version, transform=ax.get_xaxis_transform(), rotation=90,
+                    va="bottom", ha="right", fontsize=6, color=colour)
+
+
+def _all_marks(ax: Axes, rows: Sequence[DayRow], events: Sequence[tuple[float, str]],
+               updates: Sequence[UpdateEvent] = ()) -> None:
     last_day = rows[-1].day if rows else 0
     _mark_lines(ax, events, last_day, "tab:red")
-    _mark_lines(ax, model_updates(rows), last_day, "tab:purple")
+    if updates:
+        _update_lines(ax, updates, last_day)
+    else:
+        _mark_lines(ax, model_updates(rows), last_day, "tab:purple")
 
 
 def _legend(fig: Any, *axes: Axes) -> None:
     """One legend below the plot for all axes, so it never covers a line."""
     handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8,
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8,
                frameon=False)
 
 
@@ -147,7 +178,8 @@ def _percent_axis(ax: Axes) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
 
-def accuracy_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str) -> bytes:
+def accuracy_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str,
+                 updates: Sequence[UpdateEvent] = ()) -> bytes:
     """Model, vision and final accuracy: daily dots and rolling pooled means; PNG bytes."""
     fig, ax = _new_figure()
     work = working_days(rows)
@@ -159,14 +191,15 @@ def accuracy_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], ti
                 color=colour)
         ax.plot(*rolling(work, metric), color=colour, linewidth=width, linestyle=style,
                 label=f"{label} ({ROLLING_DAYS}-working-day mean)")
-    _all_marks(ax, rows, events)
+    _all_marks(ax, rows, events, updates)
     _percent_axis(ax)
     ax.set(xlabel="simulated day", ylabel="accuracy (% of parts)", title=f"Accuracy — {title}")
     _legend(fig, ax)
     return _png_bytes(fig)
 
 
-def quality_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str) -> bytes:
+def quality_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str,
+                updates: Sequence[UpdateEvent] = ()) -> bytes:
     """FTY (left axis) and false-call / escape rates (right axis), rolling means; PNG bytes."""
     fig, ax = _new_figure()
     work = working_days(rows)
@@ -176,7 +209,7 @@ def quality_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], tit
                label="false-call rate (of good parts)")
     rates.plot(*rolling(work, "escape_rate"), color="tab:red", linewidth=1.4,
                label="escape rate (of defective parts)")
-    _all_marks(ax, rows, events)
+    _all_marks(ax, rows, events, updates)
     _percent_axis(ax)
     _percent_axis(rates)
     ax.set(xlabel="simulated day", ylabel="first-time yield (% of parts)",
@@ -186,7 +219,8 @@ def quality_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], tit
     return _png_bytes(fig)
 
 
-def line_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str) -> bytes:
+def line_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str,
+             updates: Sequence[UpdateEvent] = ()) -> bytes:
     """Throughput per production hour (working days) and idle hours (every day); PNG bytes."""
     fig, ax = _new_figure()
     idle = ax.twinx()
@@ -200,14 +234,34 @@ def line_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title:
             alpha=0.3, color="tab:blue")
     ax.plot(*rolling(work, "throughput_per_h"), color="tab:blue", linewidth=1.6,
             label=f"throughput, parts per production hour ({ROLLING_DAYS}-working-day mean)")
-    _all_marks(ax, rows, events)
+    _all_marks(ax, rows, events, updates)
     ax.set(xlabel="simulated day", ylabel="throughput (parts/h)", title=f"Line — {title}")
     idle.set_ylabel("idle time (h/day)")
     _legend(fig, ax, idle)
     return _png_bytes(fig)
 
 
-PLOTS: dict[str, Callable[[Sequence[DayRow], Sequence[tuple[float, str]], str], bytes]] = {
+def maintenance_png(rows: Sequence[DayRow], events: Sequence[tuple[float, str]], title: str,
+                    updates: Sequence[UpdateEvent] = (), beta: float | None = None) -> bytes:
+    """Review load and failed samples per working day (bars), FSR (right axis), update marks; PNG bytes."""
+    fig, ax = _new_figure()
+    work = [r for r in working_days(rows) if r.reviewed is not None]
+    days = [r.day for r in work]
+    ax.bar(days, [r.reviewed for r in work], width=1.0, color="tab:blue", alpha=0.35, label="reviewed parts")
+    ax.bar(days, [r.failed or 0 for r in work], width=1.0, color="tab:red", alpha=0.6, label="failed review")
+    fsr = ax.twinx()
+    fsr.plot(*daily(rows, "fsr"), color="black", linewidth=1.0, label="FSR")
+    if beta is not None:
+        fsr.axhline(beta, color="black", linestyle="--", linewidth=0.8, alpha=0.6, label=f"β = {beta:g}")
+    _all_marks(ax, rows, events, updates)
+    _percent_axis(fsr)
+    ax.set(xlabel="simulated day", ylabel="parts per day", title=f"Review and updates — {title}")
+    fsr.set_ylabel("failed-sample ratio")
+    _legend(fig, ax, fsr)
+    return _png_bytes(fig)
+
+
+PLOTS: dict[str, Callable[..., bytes]] = {
     "accuracy.png": accuracy_png,
     "quality.png": quality_png,
     "line.png": line_png,

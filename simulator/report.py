@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inspkit.recipe_line import ManageSpec
 from inspkit.store.atomic import atomic_write_bytes, atomic_write_text
-from simulator.metrics import DayRow
-from simulator.plots import PLOTS, weighted_mean, working_days
+from simulator.maint_report import maintenance_section
+from simulator.metrics import DayRow, UpdateEvent
+from simulator.plots import PLOTS, maintenance_png, weighted_mean, working_days
 
 REPORT_NAME = "report.md"
 FIRST_DAYS = 30
@@ -35,6 +37,7 @@ PLOT_CAPTIONS = {
     "accuracy.png": "Model, vision and final accuracy",
     "quality.png": "First-time yield, false-call and escape rates",
     "line.png": "Throughput and idle hours",
+    "maintenance.png": "Review load, failed samples and FSR per day, with the model updates",
 }
 
 
@@ -55,6 +58,9 @@ class RunInfo:
         wall_s: Wall-clock seconds the run took.
         parts_per_s: Parts simulated per wall-clock second.
         time_shares: Share of wall time per activity, e.g. ``{"model inference": 0.35}``.
+        policy: The update policy (``none``: the model was not maintained).
+        updates: Model updates (fine-tunes, re-trains), marked on the plots.
+        manage: The managing stage's settings, for the maintenance section.
     """
 
     recipe: str
@@ -69,6 +75,9 @@ class RunInfo:
     wall_s: float = 0.0
     parts_per_s: float = 0.0
     time_shares: dict[str, float] = field(default_factory=dict)
+    policy: str = "none"
+    updates: tuple[UpdateEvent, ...] = ()
+    manage: ManageSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +139,13 @@ def write_report(run_dir: Path, rows: Sequence[DayRow], info: RunInfo) -> Report
     plots: list[Path] = []
     if rows:
         title = f"{info.recipe}, goal {info.goal}, seed {info.seed}"
-        for name, draw in PLOTS.items():
-            path = run_dir / name
-            atomic_write_bytes(path, draw(rows, info.events, title))
-            plots.append(path)
+        drawings = {name: draw(rows, info.events, title, info.updates) for name, draw in PLOTS.items()}
+        if any(r.reviewed is not None for r in rows):
+            beta = info.manage.beta if info.manage is not None else None
+            drawings["maintenance.png"] = maintenance_png(rows, info.events, title, info.updates, beta)
+        for name, png in drawings.items():
+            atomic_write_bytes(run_dir / name, png)
+            plots.append(run_dir / name)
     report = run_dir / REPORT_NAME
     atomic_write_text(report, report_text(rows, info, tuple(p.name for p in plots)))
     return ReportFiles(report=report, plots=tuple(plots))
@@ -146,6 +158,7 @@ def report_text(rows: Sequence[DayRow], info: RunInfo, plot_names: Sequence[str]
         _what_ran(rows, info),
         _summary_section(rows),
         _events_section(rows, info),
+        maintenance_section(rows, info.policy, info.updates, info.manage) if info.policy != "none" else [],
         _speed_section(info),
         _plots_section(plot_names),
         ["## Rerun", "", "```bash", info.command, "```"],

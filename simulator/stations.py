@@ -15,6 +15,7 @@ import simpy
 from inspkit.connect.mes import MesRecord
 from inspkit.connect.plc import MemoryLink, sequence_of
 from inspkit.connect.routing import needs_model, route
+from inspkit.models.types import InspectionResult
 from inspkit.recipe_line import RegisterMap
 from inspkit.types import Goal, Verdict
 from simulator.drift import DriftSchedule
@@ -127,15 +128,17 @@ class EdgeStation:
 
     def __init__(self, env: simpy.Environment, model: ModelInspector | None, goal: Goal, edge_s: float,
                  inp: Pipe, plc: SimulatedPlc, book: Callable[[Part, Verdict, MesRecord], None],
-                 ids: tuple[str, str]) -> None:
+                 ids: tuple[str, str], observe: Callable[[Part, InspectionResult], None] | None = None) -> None:
         self.env, self.model, self.goal, self.edge_s = env, model, goal, edge_s
         self.inp, self.plc, self.book, self.ids = inp, plc, book, ids
+        self.observe = observe  # the managing stage sees every answer (None: no maintenance)
         env.process(self._run())
 
     def _run(self) -> Iterator[simpy.Event]:
         # One pass per part; names are bound locally because this loop is the line's hot path.
         env, get, goal, model, edge_s = self.env, self.inp.get, self.goal, self.model, self.edge_s
         write, book, (line_id, station_id) = self.plc.link.write_result, self.book, self.ids
+        observe = self.observe
         version = None
         while True:
             part: Part = yield get()
@@ -143,6 +146,8 @@ class EdgeStation:
                 answer, decision = None, route(goal, part.vision, None, shadow=True)
             else:
                 answer, version = part.chunk.model(model, part.index), model.version
+                if observe is not None:
+                    observe(part, answer)
                 if needs_model(goal, part.vision):
                     yield env.timeout(edge_s)
                 decision = route(goal, part.vision, answer.verdict)

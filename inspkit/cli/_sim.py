@@ -51,3 +51,8 @@ class ModelAdapter:
 
     def __call__(self, parts, images):  # noqa: ANN001, ANN204  (the simulator's ModelInspector)
         return self.inferencer.predict_batch(images)
+
+    def swap(self, inferencer) -> None:  # noqa: ANN001  (Inferencer)
+        """Answer with another version from now on (a promoted update); the description keeps the first."""
+        self.inferencer = inferencer
+        self.version = inferencer.version

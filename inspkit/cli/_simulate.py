@@ -2,7 +2,8 @@
 
 The one place, with ``_sim.py``, where inspkit meets the simulator: it builds
 the first model with the training library when the workspace has none,
-tunes the legacy station, and drives the run with a progress bar.
+tunes the legacy station, sets up model maintenance (the update policy, the
+workspace's training and test tensors), and drives the run with a progress bar.
 """
 
 from __future__ import annotations
@@ -20,27 +21,39 @@ _RUN_FILES = ("metrics.csv", "report.md", "mes.db", "recipe.yaml")
 
 @dataclass(frozen=True)
 class Plan:
-    """A run ready to start: the request, the vision station and the model."""
+    """A run ready to start: the request, the vision station, the model and its maintainer (or None)."""
 
     request: Any  # simulator.runner.SimRequest
     vision: Any
     model: Any
+    maintainer: Any = None  # simulator.maintainer.Maintainer
 
 
 def prepare(recipe_path: Path | None, workspace: Path | None, out: Path | None,
-            overrides: dict[str, Any], device: str, command: str) -> Plan:
-    """Resolve the recipe and run folder, get a model (training one if needed), tune the vision station."""
+            overrides: dict[str, Any], device: str, command: str, policy: str | None = None) -> Plan:
+    """Resolve the recipe and run folder, get a model (training one if needed), tune the vision station.
+
+    ``policy`` names the update policy (None: the recipe's ``manage.policy``);
+    any but ``none`` reviews and updates the model during the run.
+
+    Raises:
+        InputError: a bad recipe, run folder or policy name.
+    """
     from inspkit.cli.simulate import default_out
     from simulator.runner import SimRequest, tuned_station
 
     recipe = _recipe(recipe_path, workspace, overrides)
+    chosen = _policy(recipe, policy)
     run_dir = out or default_out(recipe.name)
     _check_run_dir(run_dir)
-    model = _model(recipe, workspace or run_dir / "workspace", device)
+    ws_path = workspace or run_dir / "workspace"
+    model = _model(recipe, ws_path, device)
+    maintainer = None if chosen.name == "none" else _maintainer(recipe, ws_path, model, chosen)
     with _status("tuning the legacy vision station on the set-up period"):
         vision = tuned_station(recipe, recipe.seed)
-    request = SimRequest(recipe, recipe.seed, recipe.simulate.days, recipe.connect.goal, run_dir, command)
-    return Plan(request, vision, model)
+    request = SimRequest(recipe, recipe.seed, recipe.simulate.days, recipe.connect.goal, run_dir, command,
+                         policy=chosen.name)
+    return Plan(request, vision, model, maintainer)
 
 
 def run_with_progress(plan: Plan):  # noqa: ANN201  (SimOutcome)
@@ -59,7 +72,7 @@ def run_with_progress(plan: Plan):  # noqa: ANN201  (SimOutcome)
             note = f"model acc {row.model_accuracy:.1%}" if row.model_accuracy is not None else ""
             bar.update(task, completed=row.day + 1, note=note or bar.tasks[0].fields["note"])
 
-        return run_simulation(req, plan.vision, plan.model, on_day)
+        return run_simulation(req, plan.vision, plan.model, on_day, plan.maintainer)
 
 
 def _recipe(path: Path | None, workspace: Path | None, overrides: dict[str, Any]) -> Recipe:
@@ -74,6 +87,39 @@ def _recipe(path: Path | None, workspace: Path | None, overrides: dict[str, Any]
     if recipe.labels is not LabelKind.OK_NG:
         raise InputError(f"recipe {recipe.name} labels parts into classes; the line simulator needs an OK/NG recipe")
     return recipe
+
+
+def _policy(recipe: Recipe, name: str | None):  # noqa: ANN202  (inspkit.maintain.policy.Policy)
+    from inspkit.maintain.policy import parse_policy
+
+    try:
+        return parse_policy(recipe.manage.policy if name is None else name, recipe.manage.beta)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _maintainer(recipe: Recipe, ws_path: Path, adapter, policy):  # noqa: ANN001, ANN202
+    """The line's maintainer: the workspace's training set D and test split, the manage settings."""
+    from inspkit.data.views import training_view
+    from inspkit.models.dataset import load_tensors
+    from inspkit.models.engine import FitConfig
+    from inspkit.store.workspace import Workspace
+    from simulator.maint_learner import TorchLearner
+    from simulator.maintainer import Maintainer, MaintainSettings
+
+    meta, device = adapter.inferencer.meta, adapter.inferencer.device
+    with _status("loading the training and test images for model maintenance"), Workspace.open(ws_path) as ws:
+        view = training_view(ws)
+        train, test = (load_tensors(ws, view.split(n), meta.input_size, meta.classes) for n in ("train", "test"))
+    if not len(train):
+        raise InputError(f"workspace {ws_path} has no training samples to re-train on; "
+                         "train its model with 'inspkit train' or pass --policy none")
+    m, t = recipe.manage, recipe.train
+    epochs = int(meta.extra.get("epochs") or recipe.simulate.epochs or t.epochs)  # as the first model trained
+    finetune_cfg = FitConfig(m.finetune_epochs, t.batch_size, m.finetune_lr, t.weight_decay, recipe.seed, device)
+    retrain_cfg = FitConfig(epochs, t.batch_size, t.lr, t.weight_decay, recipe.seed, device)
+    learner = TorchLearner(adapter, train, test, finetune_cfg, retrain_cfg)
+    return Maintainer(MaintainSettings(policy, m, recipe.seed), learner)
 
 
 def _check_run_dir(run_dir: Path) -> None:

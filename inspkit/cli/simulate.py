@@ -32,6 +32,8 @@ def simulate(
     image_size: int = typer.Option(None, "--image-size", help="--protocol paper: model input side in px (default 32)."),
     epochs: int = typer.Option(None, "--epochs", help="--protocol paper: epochs of the initial training and each re-training."),
     alpha: float = typer.Option(None, "--alpha", help="Review samples with |p - 0.5| <= alpha (default: the recipe's manage.alpha)."),
+    policy: str = typer.Option(None, "--policy", help="Model maintenance on the line: none, ft-only, wt-only, "
+                               "ft-K, fsr or replay (default: the recipe's manage.policy)."),
     beta: float = typer.Option(None, "--beta", help="Re-train when FSR exceeds beta (default: the recipe's manage.beta)."),
 ) -> None:
     """Simulate the line day by day (metrics.csv, mes.db, report.md, plots), or compare update policies (--protocol paper)."""
@@ -50,7 +52,7 @@ def simulate(
     plan = prepare(_recipe_path(recipe, workspace), workspace, out, {
         "simulate.days": days, "seed": seed, "simulate.parts_per_day": parts_per_day, "connect.goal": goal,
         **manage,
-    }, device, _command())
+    }, device, _command(), policy=policy)
     outcome = run_with_progress(plan)
     _render(outcome)
 
@@ -82,6 +84,8 @@ def _render(outcome) -> None:  # noqa: ANN001  (SimOutcome)
                   f"PLC: {res.dispositions.get('next', 0)} to the next process, "
                   f"{res.dispositions.get('ng-buffer', 0)} to the NG buffer")
     console.print(f"report: [bold]{outcome.report.report}[/]  metrics: {outcome.metrics_csv}  MES: {outcome.mes_db}")
+    if outcome.updates_csv is not None:
+        console.print(f"model updates: {outcome.updates_csv}")
     if res.interrupted:
         raise typer.Exit(130)
 

@@ -123,3 +123,59 @@ def test_ctrl_c_stops_after_a_complete_day_with_a_valid_report(first_run: Path, 
     rows = read_csv((out / "metrics.csv").read_text())
     assert len(rows) >= 30 and [r.day for r in rows] == list(range(len(rows)))
     assert f"Interrupted after day {len(rows)} of 5000" in (out / "report.md").read_text()
+
+
+def _managed_recipe(tmp_path: Path, policy: str) -> Path:
+    path = _tiny_recipe(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["manage"] = {"policy": policy, "slot_days": 1.0, "finetune_epochs": 2}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_an_unknown_update_policy_is_refused(runner, first_run: Path, tmp_path: Path) -> None:
+    from inspkit.cli._simulate import prepare
+    from inspkit.errors import InputError
+
+    line = _error_line(_run(runner, "simulate", "-r", _managed_recipe(tmp_path, "fastest"), "--out", tmp_path / "r"))
+    assert "unknown update policy 'fastest'" in line and "fsr" in line
+    with pytest.raises(InputError, match="unknown update policy 'ft-0'"):
+        prepare(None, first_run / "workspace", tmp_path / "r2", {}, "cpu", "inspkit simulate", policy="ft-0")
+
+
+def test_policy_none_runs_without_a_maintainer(first_run: Path, tmp_path: Path) -> None:
+    from inspkit.cli._simulate import prepare, run_with_progress
+
+    plan = prepare(_managed_recipe(tmp_path, "fsr"), first_run / "workspace", tmp_path / "none",
+                   {"simulate.days": 1}, "cpu", "inspkit simulate", policy="none")
+    assert plan.maintainer is None and plan.request.policy == "none"
+    outcome = run_with_progress(plan)
+    assert outcome.updates_csv is None and not (tmp_path / "none" / "updates.csv").exists()
+    assert (tmp_path / "none" / "metrics.csv").read_text().splitlines()[1].endswith(",,,")
+
+
+def test_a_maintained_run_updates_the_model_and_repeats_byte_for_byte(first_run: Path, tmp_path: Path) -> None:
+    from inspkit.cli._simulate import prepare, run_with_progress
+    from simulator.metrics import read_csv
+
+    recipe = _managed_recipe(tmp_path, "ft-1")  # a fine-tune, then a re-train instead of the second
+    for name in ("a", "b"):
+        plan = prepare(recipe, first_run / "workspace", tmp_path / name, {"simulate.days": 4}, "cpu", "inspkit simulate")
+        assert plan.request.policy == "ft-1"
+        run_with_progress(plan)
+    metrics = [(tmp_path / n / "metrics.csv").read_bytes() for n in ("a", "b")]
+    assert metrics[0] == metrics[1]
+    rows = read_csv(metrics[0].decode())
+    assert all(r.reviewed == r.parts for r in rows) and sum(r.failed for r in rows) > 0
+    kinds = [line.split(",")[1] for line in (tmp_path / "a" / "updates.csv").read_text().splitlines()[1:]]
+    assert kinds[:2] == ["finetune", "retrain"]
+    assert "## Model maintenance" in (tmp_path / "a" / "report.md").read_text()
+
+
+def test_the_policy_flag_runs_the_maintenance_loop(runner, first_run: Path, tmp_path: Path) -> None:
+    ws = first_run / "workspace"
+    bad = _error_line(_run(runner, "simulate", "-w", ws, "--policy", "nope", "--out", tmp_path / "bad"))
+    assert "unknown update policy 'nope'" in bad
+    result = _run(runner, "simulate", "-w", ws, "--policy", "ft-1", "--days", "3", "--out", tmp_path / "ft")
+    assert result.exit_code == 0, result.output
+    assert "model updates:" in result.output and (tmp_path / "ft" / "updates.csv").is_file()

@@ -101,7 +101,8 @@ def test_the_line_runs_without_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import simulator.runner, simulator.line, simulator.stations, simulator.vision; "
+    code = ("import sys; import simulator.runner, simulator.line, simulator.stations, simulator.vision, "
+            "simulator.maintainer; "
             "print([m for m in ('torch', 'timm', 'ultralytics') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
