@@ -144,7 +144,9 @@ def run_update(ws: Workspace, plan: UpdatePlan, device: str) -> UpdateOutcome:
     return UpdateOutcome(plan, meta.version, inf.version, promote, why, accuracy, compute)
 
 
-def _train(ws: Workspace, inf: Inferencer, plan: UpdatePlan, device: str):
+def _train(ws: Workspace, inf: Inferencer, plan: UpdatePlan,
+           device: str) -> tuple["torch.nn.Module", Compute, tuple[FailedSample, ...]]:
+    """Fine-tune on the pending samples, or re-train on D, the merged samples and ∪ D̄."""
     recipe, manage = ws.recipe, ws.recipe.manage
     if plan.action is Action.FINETUNE:
         cfg = FitConfig(manage.finetune_epochs, recipe.train.batch_size, manage.finetune_lr,
