@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 
@@ -109,21 +110,20 @@ def _cell(value: object) -> str:
 
 def csv_text(rows: list[DayRow]) -> str:
     """The rows as CSV text with a header; floats with 6 decimals, so reruns match byte for byte."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(getattr(row, c)) for c in COLUMNS])
-    return out.getvalue()
+    return _table_text(COLUMNS, rows)
 
 
 def updates_csv_text(events: list[UpdateEvent]) -> str:
     """The update events as CSV text with a header (floats with 6 decimals)."""
+    return _table_text(UPDATE_COLUMNS, events)
+
+
+def _table_text(columns: Sequence[str], items: Sequence[object]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(UPDATE_COLUMNS)
-    for event in events:
-        writer.writerow([_cell(getattr(event, c)) for c in UPDATE_COLUMNS])
+    writer.writerow(columns)
+    for item in items:
+        writer.writerow([_cell(getattr(item, c)) for c in columns])
     return out.getvalue()
 
 

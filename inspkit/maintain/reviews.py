@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from inspkit.errors import InputError
 from inspkit.maintain.uncertain import check_alpha
+from inspkit.store.samples import transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -61,6 +62,12 @@ CREATE TABLE IF NOT EXISTS update_samples (
 
 # The last review row of every sample.
 _LATEST = "SELECT r.* FROM reviews r WHERE r.id = (SELECT MAX(id) FROM reviews WHERE sample_id = r.sample_id)"
+# Predictions with their last decision and how many decisions there were.
+_STATES = (
+    f"SELECT p.*, l.correct, l.label AS reviewed_label, l.attention, "
+    f"(SELECT COUNT(*) FROM reviews WHERE sample_id = p.sample_id) AS n "
+    f"FROM predictions p LEFT JOIN ({_LATEST}) l ON l.sample_id = p.sample_id"
+)
 
 
 class Attention(str, enum.Enum):
@@ -149,16 +156,11 @@ class ReviewStore:
     def add_predictions(self, predictions: Sequence[Prediction]) -> int:
         """Record predictions (a sample keeps its first); returns how many were new."""
         before = self._count("predictions")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             self.conn.executemany(
                 "INSERT OR IGNORE INTO predictions VALUES (?, ?, ?, ?, ?)",
                 [(p.sample_id, p.model_version, p.p_ok, p.predicted, p.inspected_at) for p in predictions],
             )
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
         return self._count("predictions") - before
 
     def predicted_ids(self) -> set[int]:
@@ -181,12 +183,7 @@ class ReviewStore:
         except ValueError as exc:
             raise InputError(str(exc)) from None
         rows = self.conn.execute(
-            f"SELECT p.*, l.correct, l.label AS reviewed_label, l.attention, "
-            f"(SELECT COUNT(*) FROM reviews WHERE sample_id = p.sample_id) AS n "
-            f"FROM predictions p LEFT JOIN ({_LATEST}) l ON l.sample_id = p.sample_id "
-            f"WHERE ABS(p.p_ok - 0.5) <= ? ORDER BY p.inspected_at, p.sample_id",
-            (alpha + 1e-12,),
-        )
+            f"{_STATES} WHERE ABS(p.p_ok - 0.5) <= ? ORDER BY p.inspected_at, p.sample_id", (alpha + 1e-12,))
         return [_state(row) for row in rows]
 
     def state(self, sample_id: int) -> ReviewState:
@@ -195,12 +192,7 @@ class ReviewStore:
         Raises:
             InputError: the sample was never inspected (no prediction).
         """
-        row = self.conn.execute(
-            f"SELECT p.*, l.correct, l.label AS reviewed_label, l.attention, "
-            f"(SELECT COUNT(*) FROM reviews WHERE sample_id = p.sample_id) AS n "
-            f"FROM predictions p LEFT JOIN ({_LATEST}) l ON l.sample_id = p.sample_id WHERE p.sample_id = ?",
-            (sample_id,),
-        ).fetchone()
+        row = self.conn.execute(f"{_STATES} WHERE p.sample_id = ?", (sample_id,)).fetchone()
         if row is None:
             raise InputError(f"sample {sample_id} is not in the review queue (no prediction recorded for it); "
                              "run 'inspkit review' to list the samples to review")
@@ -214,15 +206,10 @@ class ReviewStore:
                 stage-2 answer on a prediction called wrong.
         """
         rows = [self._row(d, source) for d in decisions]
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             self.conn.executemany(
                 "INSERT INTO reviews (sample_id, correct, label, attention, reviewer, source, reviewed_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
         return len(rows)
 
     def history(self, sample_id: int) -> list[dict[str, object]]:
@@ -249,18 +236,13 @@ class ReviewStore:
     def add_update(self, kind: str, version: str, parent: str, promoted: bool, reason: str,
                    sample_ids: Sequence[int], fsr: float, cpu_s: float) -> int:
         """Record an update and the samples it learned from, in one transaction."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             cur = self.conn.execute(
                 "INSERT INTO updates (kind, version, parent, promoted, reason, samples, fsr, cpu_s, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (kind, version, parent, int(promoted), reason, len(sample_ids), fsr, cpu_s, now_iso()))
             self.conn.executemany("INSERT INTO update_samples VALUES (?, ?)",
                                   [(cur.lastrowid, sid) for sid in sample_ids])
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
         return int(cur.lastrowid)
 
     def updates(self) -> list[dict[str, object]]:

@@ -133,7 +133,7 @@ def run_update(ws: Workspace, plan: UpdatePlan, device: str) -> UpdateOutcome:
     every_failed = ReviewStore(ws.conn).failed()
     test = load_tensors(ws, training_view(ws).test, inf.meta.input_size, inf.meta.classes)
     failed = failed_tensors(ws, inf, every_failed)
-    model, compute, used = _train(ws, inf, plan, device)
+    model, compute, used = _train(ws, inf, plan, every_failed, device)
     accuracy = {"test": _pair(inf.model, model, test, device), "failed": _pair(inf.model, model, failed, device)}
     promote, why = _gate(accuracy, ws.recipe.manage.promote_tolerance)
     meta = _store(ws, inf.meta, model, plan, accuracy, compute)
@@ -144,7 +144,7 @@ def run_update(ws: Workspace, plan: UpdatePlan, device: str) -> UpdateOutcome:
     return UpdateOutcome(plan, meta.version, inf.version, promote, why, accuracy, compute)
 
 
-def _train(ws: Workspace, inf: Inferencer, plan: UpdatePlan,
+def _train(ws: Workspace, inf: Inferencer, plan: UpdatePlan, every_failed: Sequence[FailedSample],
            device: str) -> tuple["torch.nn.Module", Compute, tuple[FailedSample, ...]]:
     """Fine-tune on the pending samples, or re-train on D, the merged samples and ∪ D̄."""
     recipe, manage = ws.recipe, ws.recipe.manage
@@ -155,7 +155,7 @@ def _train(ws: Workspace, inf: Inferencer, plan: UpdatePlan,
         return model, compute, plan.pending
     base = load_tensors(ws, training_view(ws).train, inf.meta.input_size, inf.meta.classes)
     merged = ReviewStore(ws.conn).used("retrain")
-    extra = [f for f in ReviewStore(ws.conn).failed() if f.sample_id in merged] + list(plan.accumulated)
+    extra = [f for f in every_failed if f.sample_id in merged] + list(plan.accumulated)
     cfg = FitConfig(recipe.train.epochs, recipe.train.batch_size, recipe.train.lr,
                     recipe.train.weight_decay, recipe.seed, device)
     model, compute = retrain(inf.meta.architecture, len(inf.meta.classes),

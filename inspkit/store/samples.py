@@ -162,7 +162,7 @@ class SampleStore:
 
     def transaction(self) -> _Transaction:
         """Context manager: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error)."""
-        return _Transaction(self.conn)
+        return transaction(self.conn)
 
     def known_hashes(self, hashes: Iterable[str]) -> set[str]:
         """The subset of ``hashes`` already stored."""
@@ -236,6 +236,11 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def transaction(conn: sqlite3.Connection) -> _Transaction:
+    """Context manager for one write transaction on ``samples.db``: ``BEGIN IMMEDIATE`` … ``COMMIT``/``ROLLBACK``."""
+    return _Transaction(conn)
 
 
 def with_truth_label(sample: Sample) -> Sample:
