@@ -233,6 +233,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "simulate.vision_ms": (0.0, 3_600_000.0),
     "simulate.edge_ms": (0.0, 3_600_000.0),
     "simulate.batch": (1, 4096),
+    "connect.deadline_ms": (0.0, 3_600_000.0),
+    "connect.plc_budget_ms": (0.0, 60_000.0),
     "manage.alpha": (0.0, 0.5),
     "manage.beta": (0.001, 1.0),
     "manage.slot_days": (0.01, 3650.0),

@@ -6,6 +6,7 @@ read these values without the YAML loader.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, fields
 
 from inspkit.types import Appearance, Goal
@@ -43,6 +44,13 @@ class RegisterMap:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+class FailSafe(str, enum.Enum):
+    """What a part gets when the model cannot answer in time: never an uninspected OK."""
+
+    VISION = "vision"
+    NG = "NG"
+
+
 @dataclass(frozen=True)
 class ConnectSpec:
     """How the edge model joins the line (paper 3.2.1).
@@ -50,10 +58,25 @@ class ConnectSpec:
     Attributes:
         goal: fp-reduction, tp-improvement or replacement.
         plc: The PLC register map.
+        shadow: The validation period: the model's verdicts are recorded, the
+            vision station's drive the PLC (``inspkit connect --shadow``).
+        fail_safe: The verdict a part gets when the model cannot answer in time:
+            ``vision`` (the legacy station's verdict; NG where it gave none) or ``NG``.
+        deadline_ms: Time from a frame's arrival to its final verdict at the PLC
+            (0: the line's ``cycle_time_ms``).
+        plc_budget_ms: The part of the deadline kept for the PLC write; the
+            model must answer before ``deadline_ms - plc_budget_ms``.
+        keep_samples: Keep every inspected image, with its prediction, in the
+            workspace for review (within the storage guard).
     """
 
     goal: Goal = Goal.REPLACEMENT
     plc: RegisterMap = field(default_factory=RegisterMap)
+    shadow: bool = False
+    fail_safe: FailSafe = FailSafe.NG
+    deadline_ms: float = 0.0
+    plc_budget_ms: float = 100.0
+    keep_samples: bool = True
 
 
 @dataclass(frozen=True)
