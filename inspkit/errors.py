@@ -36,3 +36,7 @@ class LabelError(InspkitError):
 
 class ModelError(InspkitError):
     """A model version is missing, damaged, changed after it was stored, or cannot be used."""
+
+
+class ConnectError(InspkitError):
+    """A peer of the edge service (vision station, PLC, MES) is unreachable, or sent something malformed."""
