@@ -1,8 +1,13 @@
 """The edge ↔ PLC link: the handshake over the recipe's register map.
 
 :class:`PlcLink` is what the edge needs; :class:`MemoryLink` keeps the
-registers in memory (the simulator's PLC and the tests). ``inspkit connect``
-adds a Modbus TCP link with the same methods; only that module imports pymodbus.
+registers in memory (the simulator's PLC and the tests);
+:class:`inspkit.connect.modbus.ModbusLink` is the same over Modbus TCP (the
+only module that imports pymodbus).
+
+A result is acknowledged when the PLC has copied its sequence number into
+``ack``. Writing an acknowledged sequence again changes nothing, whatever the
+verdict: a retried write can never flip a result the PLC already took.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from inspkit.errors import ConnectError
 from inspkit.recipe_line import RegisterMap
 from inspkit.types import Verdict
 
@@ -23,11 +29,30 @@ def sequence_of(serial: int) -> int:
     return serial % SEQUENCE_MODULO
 
 
+class PlcError(ConnectError):
+    """The PLC did not take a result or answer a read in time (link cut, hung, refused or backing off)."""
+
+
 class PlcLink(Protocol):
     """What the edge does with the PLC."""
 
-    def write_result(self, sequence: int, verdict: Verdict, error: int = 0) -> None:
-        """Publish one part's final verdict; rewriting the same ``sequence`` is a no-op."""
+    def write_result(self, sequence: int, verdict: Verdict, error: int = 0,
+                     deadline_s: float | None = None) -> bool:
+        """Publish one part's final verdict.
+
+        Args:
+            sequence: The part's 16-bit sequence number (:func:`sequence_of`).
+            verdict: The final verdict.
+            error: The error code written beside it (0: none).
+            deadline_s: An absolute ``time.monotonic()`` time the call never blocks past.
+
+        Returns:
+            True when written; False when the PLC had already acknowledged
+            ``sequence`` (nothing is written, whatever the verdict).
+
+        Raises:
+            PlcError: The result could not be written before the deadline.
+        """
 
     def read(self, name: str) -> int:
         """Read one register of the map by name (``"ack"``, ``"ready"``…)."""
@@ -50,17 +75,23 @@ class MemoryLink:
         self.on_result = on_result
         self.writes = 0
 
-    def write_result(self, sequence: int, verdict: Verdict, error: int = 0) -> None:
-        """Write verdict, error and sequence, then raise ``result_ready``; the PLC acknowledges."""
+    def write_result(self, sequence: int, verdict: Verdict, error: int = 0,
+                     deadline_s: float | None = None) -> bool:
+        """Write verdict, error and sequence, then raise ``result_ready``; the PLC acknowledges.
+
+        ``deadline_s`` is accepted for :class:`PlcLink` and unused: memory never blocks.
+        Returns False, writing nothing, when ``sequence`` is already acknowledged.
+        """
         regs, m = self.registers, self.regmap
         self.writes += 1
-        if regs[m.ack] == sequence and regs[m.verdict] == VERDICT_CODE[verdict]:
-            return  # a retried write of a result the PLC already took
+        if regs[m.ack] == sequence:
+            return False  # a retried write of a result the PLC already took: never flip it
         regs[m.verdict], regs[m.error], regs[m.sequence] = VERDICT_CODE[verdict], error, sequence
         regs[m.result_ready] = 1
         if self.on_result is not None:
             self.on_result(sequence, verdict, error)
         regs[m.ack], regs[m.result_ready] = sequence, 0
+        return True
 
     def read(self, name: str) -> int:
         """Read a register by its name in the map."""

@@ -55,9 +55,9 @@ def test_nothing_acknowledged_before_the_first_write() -> None:
 
 def test_retried_write_is_idempotent() -> None:
     link, scan = _link()
-    link.write_result(5, NG)
-    link.write_result(5, NG)
-    link.write_result(5, NG)
+    assert link.write_result(5, NG)
+    assert not link.write_result(5, NG)
+    assert not link.write_result(5, NG)
     assert scan.calls == [(5, NG, 0)]
     assert link.read("ack") == 5
     assert link.read("verdict") == 0
@@ -73,12 +73,24 @@ def test_new_sequence_is_a_new_result() -> None:
     assert link.read("verdict") == 1
 
 
-def test_same_sequence_with_another_verdict_is_not_swallowed() -> None:
+@pytest.mark.parametrize(("first", "retry", "code"), [(OK, NG, 1), (NG, OK, 0)])
+def test_a_retry_with_another_verdict_cannot_flip_an_acknowledged_result(
+        first: Verdict, retry: Verdict, code: int) -> None:
     link, scan = _link()
-    link.write_result(9, OK)
-    link.write_result(9, NG)
-    assert [c[1] for c in scan.calls] == [OK, NG]
-    assert link.read("verdict") == 0
+    assert link.write_result(9, first, error=2) is True
+    assert link.write_result(9, retry) is False
+    assert link.write_result(9, retry, error=5, deadline_s=0.0) is False
+    assert scan.calls == [(9, first, 2)]
+    assert (link.read("verdict"), link.read("error"), link.read("ack")) == (code, 2, 9)
+
+
+def test_write_result_reports_whether_it_wrote() -> None:
+    link, _ = _link()
+    assert link.write_result(1, OK) is True
+    assert link.write_result(1, OK) is False
+    assert link.write_result(2, OK) is True
+    assert link.write_result(1, NG) is True  # no longer the acknowledged sequence: a new result
+    assert link.writes == 4
 
 
 def test_works_without_a_scan_callback() -> None:
