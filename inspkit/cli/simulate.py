@@ -35,6 +35,9 @@ def simulate(
     policy: str = typer.Option(None, "--policy", help="Model maintenance on the line: none, ft-only, wt-only, "
                                "ft-K, fsr or replay (default: the recipe's manage.policy)."),
     beta: float = typer.Option(None, "--beta", help="Re-train when FSR exceeds beta (default: the recipe's manage.beta)."),
+    realtime: bool = typer.Option(False, "--realtime", help="Real time: the simulated vision station, PLC (Modbus TCP) "
+                                  "and MES around a running 'inspkit connect', for --minutes."),
+    minutes: float = typer.Option(2.0, "--minutes", min=0.05, help="--realtime: how long the line runs."),
 ) -> None:
     """Simulate the line day by day (metrics.csv, mes.db, report.md, plots), or compare update policies (--protocol paper)."""
     from inspkit.cli._paper import PaperRequest, check_protocol, run_paper
@@ -49,12 +52,37 @@ def simulate(
                                device, _command()))
         return
 
+    if realtime:
+        _realtime(_recipe_path(recipe, workspace), workspace, out, {"seed": seed, "connect.goal": goal}, minutes, device)
+        return
     plan = prepare(_recipe_path(recipe, workspace), workspace, out, {
         "simulate.days": days, "seed": seed, "simulate.parts_per_day": parts_per_day, "connect.goal": goal,
         **manage,
     }, device, _command(), policy=policy)
     outcome = run_with_progress(plan)
     _render(outcome)
+
+
+def _realtime(recipe_path: Path | None, workspace: Path | None, out: Path | None, overrides: dict,
+              minutes: float, device: str) -> None:
+    from inspkit.cli._realtime import run_realtime_line
+    from inspkit.cli._simulate import _recipe
+
+    recipe = _recipe(recipe_path, workspace, overrides)
+    run_dir = out or default_out(f"{recipe.name}-realtime")
+    counts = run_realtime_line(recipe, workspace or run_dir / "workspace", run_dir, minutes, device)
+    table = Table(title=f"real-time line, {minutes:g} min", title_justify="left")
+    for col in ("parts sent", "replies", "PLC results", "MES records", "errors", "by model", "by vision",
+                "fail-safe", "late", "round trip p50 ms", "p99 ms"):
+        table.add_column(col, justify="right")
+    by = counts.by
+    table.add_row(*map(str, (counts.sent, counts.replies, counts.plc_results, counts.mes_records, counts.errors,
+                             by.get("model", 0), by.get("vision", 0), by.get("fail-safe", 0), counts.late)),
+                  f"{counts.p50_ms:.1f}", f"{counts.p99_ms:.1f}")
+    console.print(table)
+    if not counts.complete:
+        raise InputError(f"not every part ended with exactly one MES record and one PLC result; see {run_dir}")
+    console.print(f"every part ended with exactly one MES record and one PLC result · run folder: {run_dir}")
 
 
 def _recipe_path(recipe: Path | None, workspace: Path | None) -> Path | None:
