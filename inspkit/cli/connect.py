@@ -110,6 +110,7 @@ def _key(path: Path | None) -> bytes | None:
 
 def _serve(options, minutes: float | None) -> None:  # noqa: ANN001
     from inspkit.connect.edge import start_edge
+    from inspkit.connect.mes import redact_url
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -118,7 +119,7 @@ def _serve(options, minutes: float | None) -> None:  # noqa: ANN001
     cfg = options.config
     console.print(f"listening on {host}:{port} · goal {cfg.goal.value}{' (shadow)' if cfg.shadow else ''} · "
                   f"model {edge.slot.version or 'none'} · deadline {cfg.deadline_s * 1000:g} ms · "
-                  f"fail-safe {cfg.fail_safe.value} · PLC {options.plc_url} · MES {_safe_url(options.mes_url)}")
+                  f"fail-safe {cfg.fail_safe.value} · PLC {options.plc_url} · MES {redact_url(options.mes_url)}")
     ends = None if minutes is None else time.monotonic() + minutes * 60
     try:
         while not stop.wait(0.2) and (ends is None or time.monotonic() < ends):
@@ -133,15 +134,6 @@ def _serve(options, minutes: float | None) -> None:  # noqa: ANN001
 def _print_event(event) -> None:  # noqa: ANN001
     colour = {"fail-safe": "yellow", "plc": "red", "mes": "red", "model": "cyan"}.get(event.kind, "white")
     err_console.print(f"[{colour}]{event.kind}[/]: {event.message}", highlight=False)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
 
 
 def _render_stats(edge, drained: bool) -> None:  # noqa: ANN001

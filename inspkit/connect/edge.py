@@ -71,7 +71,10 @@ class Edge:
         from inspkit.connect.outbox import Forwarder, Outbox
         from inspkit.connect.server import EdgeServer
 
+        from inspkit.connect.mes import check_mes_url
+
         opts, log = self.options, self.events
+        check_mes_url(opts.mes_url)
         try:
             self.plc = _plc(opts.plc_url, opts.regmap)
             self.outbox = Outbox(opts.workspace / CONNECT_DIR / OUTBOX_FILE)

@@ -244,6 +244,23 @@ def open_mes(url: str, connect_timeout_s: int = 5) -> MesStore:
     raise MesError(f"the MES URL {redact_url(url)!r} has an unknown scheme; {_URL_HELP}")
 
 
+def check_mes_url(url: str) -> None:
+    """Check a MES URL's form without connecting (a server that is down is not an error here).
+
+    Raises:
+        MesError: unknown scheme, no file, malformed or without a database.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise MesError(f"the MES URL {url!r} names no file; {_URL_HELP}")
+        return
+    if sep and scheme.lower() in ("postgresql", "postgres"):
+        _pg_params(url, 5)
+        return
+    raise MesError(f"the MES URL {redact_url(url)!r} has an unknown scheme; {_URL_HELP}")
+
+
 _PASSWORDS = (re.compile(r"(://[^:/@?#]*:)([^@/?#]*)@"), re.compile(r"([?&]password=)([^&#]*)"))
 
 

@@ -59,8 +59,8 @@ def options(ws: Path, goal: Goal = Goal.REPLACEMENT, mes: Path | None = None, **
     """Edge options on loopback, a free port, memory PLC, SQLite MES in the test folder."""
     config = ServiceConfig(goal, deadline_s=float(kw.pop("deadline_s", 5.0)), plc_budget_s=0.1,
                            shadow=bool(kw.pop("shadow", False)))
-    mes_path = mes or ws.parent / "mes.db"
-    return EdgeOptions(ws, config, "127.0.0.1", 0, str(kw.pop("plc_url", "memory://")), f"sqlite:///{mes_path}",
+    mes_url = str(kw.pop("mes_url", f"sqlite:///{mes or ws.parent / 'mes.db'}"))
+    return EdgeOptions(ws, config, "127.0.0.1", 0, str(kw.pop("plc_url", "memory://")), mes_url,
                        device="cpu", poll_s=0.1, **kw)
 
 

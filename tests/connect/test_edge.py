@@ -121,3 +121,16 @@ def test_a_model_swap_under_load_drops_and_doubles_nothing(edge_ws: Path) -> Non
     rows = _mes_rows(edge_ws.parent / "mes.db")
     assert len(rows) == 120 and len({(r.station, r.serial) for r in rows}) == 120
     assert ModelStore(edge_ws / "models").production() == "v0002"
+
+
+def test_results_reach_a_postgresql_mes(edge_ws: Path, pg_url: str) -> None:
+    running = start_edge(options(edge_ws, mes_url=pg_url))
+    with EdgeClient(*running.address, timeout_s=10) as client:
+        for serial in range(10):
+            client.inspect(serial, frame_image(True, serial), Verdict.OK, "L1", "S1")
+    assert running.stop()
+    sink = open_mes(pg_url)
+    try:
+        assert sorted(r.serial for r in sink.records()) == list(range(10))
+    finally:
+        sink.close()
