@@ -65,6 +65,8 @@ def report(
     goal: Goal = typer.Option(None, "--goal", help="The goal to judge routing for (default: the recipe's connect.goal)."),
     truth: Path = typer.Option(None, "--truth", help="A CSV of line,station,serial,truth (adds to the reviewed truth)."),
     min_parts: int = typer.Option(100, "--min-parts", min=1, help="Truth-known parts needed before going live is supported."),
+    since: str = typer.Option(None, "--since", help="Only parts decided from this time on (ISO 8601, local time unless it has an offset)."),
+    until: str = typer.Option(None, "--until", help="Only parts decided before this time (ISO 8601)."),
 ) -> None:
     """Compare model, vision and reviewed truth over the shadow period: is the model ready to go live?"""
     from inspkit.connect.edge import default_mes_url
@@ -81,7 +83,21 @@ def report(
         records = sink.records()
     finally:
         sink.close()
+    lo, hi = _when(since, "--since", float("-inf")), _when(until, "--until", float("inf"))
+    records = [r for r in records if lo <= r.decided_s < hi]
     _render_report(shadow_report(records, known, goal, min_parts))
+
+
+def _when(text: str | None, option: str, default: float) -> float:
+    """Unix seconds of an ISO 8601 time given on the command line."""
+    if text is None:
+        return default
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a time; give ISO 8601, e.g. 2026-11-20 or 2026-11-20T06:00") from None
 
 
 def _config(recipe, goal, shadow, fail_safe, deadline_ms):  # noqa: ANN001, ANN202

@@ -58,6 +58,10 @@ def test_a_shadow_period_is_reported_against_the_truth(runner, edge_ws: Path) ->
     assert "12 part(s), 12 with known truth" in result.output
     assert "vision station" in result.output and "live routing" in result.output and "go live" in result.output
     assert "model inspected 12 part(s)" in result.output
+    later = runner.invoke(app, ["connect", "report", "-w", str(edge_ws), "--mes", mes, "--since", "2999-01-01"])
+    assert later.exit_code == 0 and "0 part(s)" in later.output and "not yet" in later.output
+    bad = runner.invoke(app, ["connect", "report", "-w", str(edge_ws), "--mes", mes, "--since", "yesterday"])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output
 
 
 def test_simulate_realtime_ends_every_part_with_one_mes_record_and_one_plc_result(runner, tmp_path: Path) -> None:  # noqa: ANN001
