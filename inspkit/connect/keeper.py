@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +57,14 @@ class SampleKeeper:
         log: ``log(kind, message)`` for events.
         max_queue: Parts waiting to be stored; beyond it a part is not kept (and counted).
         batch: Parts stored per transaction at most.
+        linger_s: How long a part waits before it is stored: by then its own MES commit is
+            done, so storing it (hash, file, fsync, SQLite) does not compete with that for the
+            disk and the GIL; parts that arrive meanwhile join the same batch.
     """
 
     def __init__(self, root: Path, log: Callable[[str, str], None], max_queue: int = 1000,
-                 batch: int = 64) -> None:
-        self.root, self._log, self.batch = root, log, batch
+                 batch: int = 64, linger_s: float = 0.02) -> None:
+        self.root, self._log, self.batch, self.linger_s = root, log, batch, linger_s
         self._queue: queue.Queue[Kept | None] = queue.Queue(max_queue)
         self._thread = threading.Thread(target=self._run, name="inspkit-keeper", daemon=True)
         self.kept = 0
@@ -97,6 +101,8 @@ class SampleKeeper:
     def _next_batch(self) -> tuple[list[Kept], bool]:
         items: list[Kept] = []
         item = self._queue.get()
+        if item is not None and self.linger_s > 0:
+            time.sleep(self.linger_s)
         while item is not None:
             items.append(item)
             if len(items) >= self.batch:
