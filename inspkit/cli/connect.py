@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from inspkit.cli._common import WorkspaceOpt, console, err_console, open_workspace
+from inspkit.cli._common import WorkspaceOpt, console, err_console, open_workspace, warn
 from inspkit.errors import InputError
 from inspkit.recipe_line import FailSafe
 from inspkit.types import Goal
@@ -136,6 +136,11 @@ def _serve(options, minutes: float | None) -> None:  # noqa: ANN001
     console.print(f"listening on {host}:{port} · goal {cfg.goal.value}{' (shadow)' if cfg.shadow else ''} · "
                   f"model {edge.slot.version or 'none'} · deadline {cfg.deadline_s * 1000:g} ms · "
                   f"fail-safe {cfg.fail_safe.value} · PLC {options.plc_url} · MES {redact_url(options.mes_url)}")
+    if edge.slot.version is None:
+        warn(["no production model in the workspace: every part gets the fail-safe verdict until one is "
+              "promoted ('inspkit train', 'inspkit models promote')"])
+    if host not in ("127.0.0.1", "::1", "localhost") and options.key is None:
+        warn([f"listening on {host} without --key-file: anyone on the network can send frames"])
     ends = None if minutes is None else time.monotonic() + minutes * 60
     try:
         while not stop.wait(0.2) and (ends is None or time.monotonic() < ends):

@@ -81,3 +81,12 @@ def test_simulate_realtime_ends_every_part_with_one_mes_record_and_one_plc_resul
     assert counts["errors"] == 0 and counts["mes_duplicates"] == 0
     assert "exactly one MES record and one PLC result" in result.output
     assert (out / "truth.csv").read_text().count("\n") == counts["sent"] + 1
+
+
+def test_connect_without_a_model_warns_that_every_part_gets_the_fail_safe(runner, tmp_path: Path,  # noqa: ANN001
+                                                                          recipe_file: Path) -> None:
+    assert runner.invoke(app, ["init", str(tmp_path / "bare"), "--recipe", str(recipe_file)]).exit_code == 0
+    result = runner.invoke(app, ["connect", "-w", str(tmp_path / "bare"), "--plc", "memory://",
+                                 "--listen", "127.0.0.1:0", "--minutes", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert "no production model" in result.output and "model none" in result.output
