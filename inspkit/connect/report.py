@@ -123,6 +123,9 @@ def _decide(vision: Tally, live: Tally, min_parts: int) -> tuple[bool, str]:
         return False, (f"live routing would be right on {live.correct} of {live.parts} parts, "
                        f"fewer than the vision station's {vision.correct}")
     gain = live.correct - vision.correct
+    if gain == 0:
+        return True, (f"live routing is right as often as the vision station ({live.correct} of {live.parts}), "
+                      "with no more escapes")
     return True, f"live routing is right on {gain} more part(s) than the vision station, with no more escapes"
 
 
