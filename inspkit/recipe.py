@@ -18,9 +18,11 @@ from typing import Any
 
 import yaml
 
-from inspkit.errors import RecipeError
+from inspkit.errors import InputError, RecipeError
 from inspkit.recipe_augment import AugmentRanges
-from inspkit.recipe_line import ConnectSpec, DriftSpec, ManageSpec, SimulateSpec, check_line_sections
+from inspkit.recipe_line import (
+    ConnectSpec, DriftSpec, ManageSpec, OtherLine, SimulateSpec, check_line_sections,
+)
 from inspkit.recipe_load import build_dataclass, plain
 from inspkit.types import Appearance, Roi
 
@@ -154,6 +156,8 @@ class Recipe:
         drift: What changes on the line over the days.
         simulate: The simulated line.
         manage: Review and update settings (α, β, time slot).
+        lines: Other lines of the same product, by line id, each with its
+            domain gap from the main line (``line.line``).
         seed: Default seed for anything random.
     """
 
@@ -172,6 +176,7 @@ class Recipe:
     drift: DriftSpec = field(default_factory=DriftSpec)
     simulate: SimulateSpec = field(default_factory=SimulateSpec)
     manage: ManageSpec = field(default_factory=ManageSpec)
+    lines: dict[str, OtherLine] = field(default_factory=dict)
     seed: int = 0
 
     def label_names(self) -> tuple[str, ...]:
@@ -179,6 +184,26 @@ class Recipe:
         if self.labels is LabelKind.MULTICLASS:
             return tuple(self.taxonomy)
         return ("OK", "NG")
+
+    def for_line(self, line_id: str | None) -> Recipe:
+        """This recipe as seen on line ``line_id``: its ids, station and appearance.
+
+        None or the main line's id gives the recipe itself.
+
+        Raises:
+            InputError: ``line_id`` is neither the main line nor one of ``lines``.
+        """
+        if line_id is None or line_id == self.line.line:
+            return self
+        other = self.lines.get(line_id)
+        if other is None:
+            known = ", ".join([f"{self.line.line} (main)", *self.lines])
+            raise InputError(f"line {line_id!r} is not in the recipe; known lines: {known}")
+        appearance = other.resolved(self.product.appearance)
+        station = self.line.station if other.station is None else other.station
+        return dataclasses.replace(
+            self, product=dataclasses.replace(self.product, appearance=appearance),
+            line=dataclasses.replace(self.line, line=line_id, station=station))
 
 
 # Every numeric range, in one place: dotted path -> (lowest, highest), inclusive.
@@ -194,6 +219,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "product.appearance.scale": (0.1, 10.0),
     "product.appearance.blur_sigma": (0.0, 50.0),
     "product.appearance.noise_sigma": (0.0, 128.0),
+    "product.appearance.tilt_deg": (-30.0, 30.0),
     "roi.h": (1, 8192),
     "roi.w": (1, 8192),
     "roi.margin": (0.0, 2.0),
@@ -322,6 +348,27 @@ def _validate(recipe: Recipe, source: str) -> None:
     for name in recipe.taxonomy:
         if name in ("OK", "NG") and recipe.labels is LabelKind.OK_NG:
             raise RecipeError(f"{source}: defect type '{name}' clashes with the OK/NG labels; rename it")
+    _check_lines(recipe, source)
+
+
+def _check_lines(recipe: Recipe, source: str) -> None:
+    """Other lines: not the main line again, and their appearance within the ranges."""
+    prefix = "product.appearance."
+    for line_id, other in recipe.lines.items():
+        where = f"lines.{line_id}"
+        if line_id == recipe.line.line:
+            raise RecipeError(f"{source}: '{where}' redefines the main line (line.line); "
+                              f"give the other line another id")
+        try:
+            appearance = other.resolved(recipe.product.appearance)
+        except ValueError as exc:
+            raise RecipeError(f"{source}: '{where}.appearance': {exc}") from None
+        for dotted, (low, high) in RANGES.items():
+            if dotted.startswith(prefix):
+                value = getattr(appearance, dotted[len(prefix):])
+                if not low <= value <= high:
+                    key = f"{where}.appearance.{dotted[len(prefix):]}"
+                    raise RecipeError(f"{source}: '{key}' is {value}; expected {low} to {high}")
 
 
 def _get(obj: Any, dotted: str) -> Any:

@@ -7,7 +7,8 @@ read these values without the YAML loader.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+import typing
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 
 from inspkit.types import Appearance, Goal
 
@@ -16,8 +17,43 @@ DRIFTABLE: dict[str, int] = {
     "illum_gain": 1, "illum_offset": 1, "gamma": 1, "color_cast": 3,
     "position_jitter_px": 1, "rotation_jitter_deg": 1, "position_offset_px": 2,
     "scale": 1, "blur_sigma": 1, "noise_sigma": 1, "material_color": 3, "background": 3,
+    "tilt_deg": 1,
 }
 assert set(DRIFTABLE) == {f.name for f in fields(Appearance)}
+
+
+def _appearance_change_fields() -> list[tuple[str, object, object]]:
+    hints = typing.get_type_hints(Appearance)
+    return [(f.name, hints[f.name] | None, field(default=None)) for f in fields(Appearance)]
+
+
+#: Appearance values another line sets: every field of :class:`Appearance`,
+#: each None (the default) where the line looks like the main line.
+AppearanceChange = make_dataclass("AppearanceChange", _appearance_change_fields(), frozen=True)
+AppearanceChange.__doc__ = "Appearance values another line changes; None keeps the main line's."
+
+
+@dataclass(frozen=True)
+class OtherLine:
+    """Another line making the same product, with its domain gap (paper 3.2.2).
+
+    Attributes:
+        station: Station id recorded with its samples (None: the main line's).
+        appearance: The values that differ from the main line's
+            ``product.appearance`` (lighting, camera position and tilt, material colour…).
+    """
+
+    station: str | None = None
+    appearance: AppearanceChange = field(default_factory=AppearanceChange)
+
+    def resolved(self, base: Appearance) -> Appearance:
+        """The line's appearance: ``base`` with this line's values put in.
+
+        Raises:
+            ValueError: the values make no valid appearance (e.g. scale <= 0).
+        """
+        changes = {f.name: getattr(self.appearance, f.name) for f in fields(self.appearance)}
+        return replace(base, **{k: v for k, v in changes.items() if v is not None})
 
 
 @dataclass(frozen=True)

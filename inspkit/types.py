@@ -137,6 +137,8 @@ class Appearance:
         noise_sigma: Sensor noise standard deviation, 0..255 units.
         material_color: RGB of the product's main material; None = product default.
         background: RGB of the background; None = product default.
+        tilt_deg: Perspective tilt of the camera about the frame's horizontal
+            axis, degrees (0 = looking straight down; > 0 shows the top edge smaller).
     """
 
     illum_gain: float = 1.0
@@ -151,6 +153,7 @@ class Appearance:
     noise_sigma: float = 2.0
     material_color: tuple[int, int, int] | None = None
     background: tuple[int, int, int] | None = None
+    tilt_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.gamma <= 0 or self.scale <= 0:

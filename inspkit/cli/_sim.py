@@ -8,8 +8,27 @@ from inspkit.recipe import Recipe
 from inspkit.store.workspace import NewImage
 
 
-def sim_images(recipe: Recipe, count: int, seed: int, start: int) -> Iterator[NewImage]:
-    """``count`` frames of the recipe's product, frame indices ``start`` onwards."""
+def sim_images(recipe: Recipe, count: int, seed: int, start: int,
+               line: str | None = None) -> Iterator[NewImage]:
+    """``count`` frames of the recipe's product, frame indices ``start`` onwards.
+
+    ``line`` names one of the recipe's ``lines`` (None: the main line): its
+    appearance and station are used, and its frames come from a stream of
+    their own, so they differ from the main line's.
+
+    Raises:
+        InputError: ``line`` is not a line of the recipe (raised at once, not when iterated).
+    """
+    from simulator.camera import stream_seed
+
+    view = recipe.for_line(line)
+    if view is recipe:
+        return _frames(view, count, seed, start, f"{recipe.product.generator}-{seed}")
+    frame_seed = stream_seed(seed, f"line {view.line.line}")
+    return _frames(view, count, frame_seed, start, f"{recipe.product.generator}-{view.line.line}-{seed}")
+
+
+def _frames(recipe: Recipe, count: int, seed: int, start: int, prefix: str) -> Iterator[NewImage]:
     from simulator.camera import product_for
     from simulator.products import generate
 
@@ -17,7 +36,7 @@ def sim_images(recipe: Recipe, count: int, seed: int, start: int) -> Iterator[Ne
     product = product_for(recipe)
     for index in range(start, start + count):
         frame = generate(product, seed, index, spec.appearance, spec.defect_rate)
-        yield _stored(recipe, frame, f"sim:{spec.generator}", f"{spec.generator}-{seed}-{index:07d}")
+        yield _stored(recipe, frame, f"sim:{spec.generator}", f"{prefix}-{index:07d}")
 
 
 def setup_images(recipe: Recipe, seed: int) -> list[NewImage]:

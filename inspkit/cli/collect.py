@@ -19,14 +19,17 @@ def collect(
     poll_s: float = typer.Option(1.0, "--poll-s", min=0.05, help="With --watch, seconds between looks at the folder."),
     settle_s: float = typer.Option(2.0, "--settle-s", min=0.0, help="With --watch, import a file once it has not changed for this long."),
     seed: int = typer.Option(None, help="With sim:, the seed (default: the recipe's)."),
+    line: str = typer.Option(None, "--line", help="With sim:, draw from this line of the recipe's 'lines:' (its lighting, camera, colours and station); default: the main line."),
 ) -> None:
     """Bring images into the workspace; duplicates (same content) are skipped and counted."""
     kind, _, arg = source.partition(":")
+    if line is not None and kind != "sim":
+        raise InputError(f"--line works with --source sim:N only, not with '{source}'")
     with open_workspace(workspace) as ws:
         if kind == "folder" and arg:
             report = _watch(ws, Path(arg), poll_s, settle_s) if watch else _folder(ws, Path(arg))
         elif kind == "sim" and arg:
-            report = _sim(ws, _count(arg), ws.recipe.seed if seed is None else seed)
+            report = _sim(ws, _count(arg), ws.recipe.seed if seed is None else seed, line)
         else:
             raise InputError(f"--source '{source}' is not folder:PATH or sim:N")
     _render(report)
@@ -57,14 +60,15 @@ def _watch(ws, folder: Path, poll_s: float, settle_s: float):
         signal.signal(signal.SIGINT, previous)
 
 
-def _sim(ws, count: int, seed: int):
+def _sim(ws, count: int, seed: int, line: str | None):
     from inspkit.cli._sim import sim_images
     from inspkit.data.collect import collect_images
 
     source = f"sim:{ws.recipe.product.generator}"
     start = ws.samples.count_by("source").get(source, 0)
+    images = sim_images(ws.recipe, count, seed, start, line)
     with progress(f"simulating {ws.recipe.product.generator}", count) as step:
-        return collect_images(ws, sim_images(ws.recipe, count, seed, start), step)
+        return collect_images(ws, images, step)
 
 
 def _count(text: str) -> int:

@@ -28,7 +28,7 @@ cv2.setNumThreads(1)
 
 # Drawing helpers live in render.py; products import them from here too.
 from simulator.products.render import (  # noqa: F401  (re-exported)
-    RGB, SHIFT_BITS, Pose, boxes_from_mask, circle, ellipse, fill_poly, polyline, rect_poly, shade,
+    RGB, SHIFT_BITS, Pose, boxes_from_mask, circle, ellipse, fill_poly, polyline, rect_poly, shade, tilt,
 )
 
 #: Distinct start offsets into the noise bank; each frame picks one.
@@ -191,14 +191,21 @@ class Product(abc.ABC):
         """Apply the station look to ``img`` and pack it with its ground truth.
 
         ``defect`` is the defect type (ok-ng) or class (multiclass); ``mask`` is
-        uint8 0/1; ``pose`` gives the ROI.
+        uint8 0/1; ``pose`` gives the ROI. A camera tilt warps the drawn frame
+        and its ground truth together, before the sensor's tone and noise.
         """
+        roi = self._roi(pose)
+        if appearance.tilt_deg != 0.0:
+            background = tuple(appearance.background or self.default_background)
+            img, mask, boxes, roi_cxcyhw = tilt(img, mask, boxes, (roi.cx, roi.cy, roi.h, roi.w),
+                                                appearance.tilt_deg, background)  # type: ignore[arg-type]
+            roi = Roi(*roi_cxcyhw)
         image = apply_appearance(img, appearance, rng, self._bank)
         if self.label_kind == "multiclass":
             label, defect_type = str(defect), None
         else:
             label, defect_type = ("OK", None) if defect is None else ("NG", defect)
-        return Frame(image, label, defect_type, mask.view(np.bool_), boxes, self._roi(pose))
+        return Frame(image, label, defect_type, mask.view(np.bool_), boxes, roi)
 
     def _roi(self, pose: Pose) -> Roi:
         """Axis-aligned bounds of the rotated, scaled product, clipped to the frame."""

@@ -127,3 +127,59 @@ def boxes_from_mask(mask: np.ndarray, label: str, split: bool = False) -> tuple[
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask[y:y + h, x:x + w], connectivity=8)
     return tuple(Box(x + sx + sw / 2, y + sy + sh / 2, float(sh), float(sw), label)
                  for sx, sy, sw, sh, _ in stats[1:].tolist())
+
+
+@functools.lru_cache(maxsize=64)
+def tilt_homography(frame_hw: tuple[int, int], tilt_deg: float) -> np.ndarray:
+    """The 3 x 3 homography of a camera tilted by ``tilt_deg`` and still aimed at the frame centre.
+
+    The camera swings about the frame's horizontal axis on a circle round the
+    part's plane, at a distance equal to its focal length (the frame's larger
+    side, a normal lens): the centre stays, rows shrink by cos(tilt), and the
+    far (top, for a positive tilt) edge looks smaller.
+    """
+    h, w = frame_hw
+    f = float(max(h, w))
+    k = np.array([[f, 0.0, w / 2], [0.0, f, h / 2], [0.0, 0.0, 1.0]])
+    a = math.radians(tilt_deg)
+    # Columns: the plane's x and y axes in camera coordinates, and its centre at depth f.
+    plane = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(a), 0.0], [0.0, -math.sin(a), f]])
+    to_centre = np.array([[1.0, 0.0, -w / 2], [0.0, 1.0, -h / 2], [0.0, 0.0, 1.0]])
+    homography = k @ plane @ to_centre
+    homography /= homography[2, 2]
+    homography.flags.writeable = False
+    return homography
+
+
+def warp_bounds(homography: np.ndarray, cx: float, cy: float, h: float, w: float,
+                frame_hw: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Axis-aligned ``(cx, cy, h, w)`` around a warped rectangle, clipped to the frame."""
+    corners = np.array([[[cx - w / 2, cy - h / 2], [cx + w / 2, cy - h / 2],
+                         [cx + w / 2, cy + h / 2], [cx - w / 2, cy + h / 2]]], np.float64)
+    pts = cv2.perspectiveTransform(corners, homography)[0]
+    x0, y0 = np.clip(pts.min(axis=0), 0.0, [frame_hw[1], frame_hw[0]]).tolist()
+    x1, y1 = np.clip(pts.max(axis=0), 0.0, [frame_hw[1], frame_hw[0]]).tolist()
+    return (x0 + x1) / 2, (y0 + y1) / 2, y1 - y0, x1 - x0
+
+
+def tilt(img: np.ndarray, mask: np.ndarray, boxes: tuple[Box, ...], roi_cxcyhw: tuple[float, ...],
+         tilt_deg: float, background: RGB) -> tuple[np.ndarray, np.ndarray, tuple[Box, ...], tuple[float, ...]]:
+    """The frame, its mask, boxes and ROI ``(cx, cy, h, w)`` as a tilted camera sees them.
+
+    Image and mask are warped with the same homography (the mask by nearest
+    neighbour, so it stays 0/1); boxes and ROI become the bounds of their
+    warped corners. What the tilt brings into view is background.
+    """
+    frame_hw = (img.shape[0], img.shape[1])
+    homography = tilt_homography(frame_hw, tilt_deg)
+    size = (frame_hw[1], frame_hw[0])
+    warped = cv2.warpPerspective(img, homography, size, flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(int(v) for v in background))
+    warped_mask = cv2.warpPerspective(mask, homography, size, flags=cv2.INTER_NEAREST,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    new_boxes = []
+    for box in boxes:
+        cx, cy, h, w = warp_bounds(homography, box.cx, box.cy, box.h, box.w, frame_hw)
+        if h > 0 and w > 0:
+            new_boxes.append(Box(cx, cy, h, w, box.label, box.confidence))
+    return warped, warped_mask, tuple(new_boxes), warp_bounds(homography, *roi_cxcyhw, frame_hw)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import yaml
 
 from inspkit.cli import app
@@ -129,3 +130,36 @@ def test_traceback_only_with_debug(tmp_path: Path) -> None:
     assert plain.returncode == 2 and "Traceback" not in plain.stderr and plain.stderr.startswith("error: ")
     debug = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "INSPKIT_DEBUG": "1"})
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_collect_from_line_b_records_its_ids_and_looks_dimmer_and_warmer(
+        runner, tmp_path: Path, recipe_file: Path) -> None:
+    from inspkit.data.imageio import read_image
+    from inspkit.store.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    _run(runner, "init", ws, "--recipe", recipe_file)
+    assert "added 16" in _run(runner, "collect", "-w", ws, "--source", "sim:16").output
+    result = _run(runner, "collect", "-w", ws, "--source", "sim:16", "--line", "B")
+    assert result.exit_code == 0 and "added 16, duplicates skipped 0" in result.output
+    with Workspace.open(ws) as opened:
+        samples = list(opened.samples.select())
+        images = {s.part_serial: read_image(opened.path(s.image_path)).astype(float) for s in samples}
+    by_line = {line: [s for s in samples if s.line == line] for line in ("L1", "B")}
+    assert len(by_line["L1"]) == len(by_line["B"]) == 16
+    assert {s.station for s in by_line["B"]} == {"S2"} and {s.station for s in by_line["L1"]} == {"S1"}
+    assert all(s.truth is not None and s.truth.roi is not None for s in by_line["B"])
+    mean = {line: np.mean([images[s.part_serial].mean(axis=(0, 1)) for s in group], axis=0)
+            for line, group in by_line.items()}
+    assert mean["B"].mean() < 0.9 * mean["L1"].mean()  # illum_gain 0.8
+    assert mean["B"][0] / mean["B"][2] > mean["L1"][0] / mean["L1"][2]  # a warmer cast
+
+
+def test_collect_from_an_unknown_line_lists_the_known_ones(runner, tmp_path: Path, recipe_file: Path) -> None:
+    ws = tmp_path / "ws"
+    _run(runner, "init", ws, "--recipe", recipe_file)
+    line = _error_line(_run(runner, "collect", "-w", ws, "--source", "sim:3", "--line", "Z"))
+    assert "line 'Z' is not in the recipe; known lines: L1 (main), B" in line
+    assert "--line works with --source sim:N only" in _error_line(
+        _run(runner, "collect", "-w", ws, "--source", f"folder:{tmp_path}", "--line", "B"))
+    assert "--line" in _run(runner, "collect", "--help").output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from simulator.products import (
     Appearance, Frame, Product, create_product, generate, list_products, register_product,
 )
 from simulator.products import base
+from simulator.products.render import tilt_homography
 
 NAMES = ["cylinder_bonding", "nav_icons", "pcb_mcu", "soldered_pin"]
 OK_NG = [n for n in NAMES if n != "nav_icons"]
@@ -237,3 +239,61 @@ def test_generation_is_deterministic(name: str, seed: int, index: int) -> None:
     assert fresh.image.tobytes() == first.image.tobytes()
     other = generate(product, seed, index + 1)
     assert other.image.tobytes() != first.image.tobytes()
+
+
+def _product_pixels(frame: Frame, background: tuple[int, int, int]) -> np.ndarray:
+    """(y, x) of the pixels that differ visibly from the background."""
+    diff = np.abs(frame.image.astype(int) - np.asarray(background)).max(axis=2)
+    return np.argwhere(diff > 12)
+
+
+@pytest.mark.parametrize("tilt_deg", [8.0, -8.0])
+@pytest.mark.parametrize("name,defect", _cases())
+def test_a_tilted_camera_keeps_image_mask_boxes_and_roi_together(
+        products: dict[str, Product], name: str, defect: str, tilt_deg: float) -> None:
+    product = products[name]
+    straight = generate(product, 5, 2, STILL, defect=defect)
+    tilted = generate(product, 5, 2, replace(STILL, tilt_deg=tilt_deg), defect=defect)
+    homography = tilt_homography(product.frame_hw, tilt_deg)
+    size = product.frame_hw[::-1]
+    # Image and mask are the straight frame's, warped by one homography.
+    expected = cv2.warpPerspective(straight.image, homography, size, borderValue=product.default_background)
+    assert np.abs(expected.astype(int) - tilted.image.astype(int)).mean() < 1.0
+    expected_mask = cv2.warpPerspective(straight.mask.astype(np.uint8), homography, size, flags=cv2.INTER_NEAREST)
+    assert np.array_equal(expected_mask.view(np.bool_), tilted.mask) and tilted.mask.any()
+    # Every defect pixel is inside a box, and every box holds defect pixels.
+    covered = np.zeros_like(tilted.mask)
+    for box in tilted.boxes:
+        x0, y0 = int(np.floor(box.cx - box.w / 2)), int(np.floor(box.cy - box.h / 2))
+        window = (slice(max(y0, 0), int(np.ceil(box.cy + box.h / 2)) + 1),
+                  slice(max(x0, 0), int(np.ceil(box.cx + box.w / 2)) + 1))
+        assert tilted.mask[window].any()
+        covered[window] = True
+    assert not (tilted.mask & ~covered).any()
+    # The ROI holds the straight ROI's corners as the tilted camera sees them.
+    r, s = tilted.roi, straight.roi
+    corners = np.array([[[s.cx + dx * s.w / 2, s.cy + dy * s.h / 2] for dx in (-1, 1) for dy in (-1, 1)]])
+    xs, ys = cv2.perspectiveTransform(corners, homography)[0].T
+    assert _roi_inside(tilted)
+    assert xs.min() >= r.cx - r.w / 2 - 1e-6 and xs.max() <= r.cx + r.w / 2 + 1e-6
+    assert ys.min() >= r.cy - r.h / 2 - 1e-6 and ys.max() <= r.cy + r.h / 2 + 1e-6
+
+
+@pytest.mark.parametrize("tilt_deg", [8.0, -8.0])
+def test_a_tilted_roi_still_holds_the_whole_cylinder(products: dict[str, Product], tilt_deg: float) -> None:
+    # The cylinder is the product whose every pixel off the background is the part.
+    product = products["cylinder_bonding"]
+    frame = generate(product, 5, 2, replace(STILL, tilt_deg=tilt_deg), defect="lump")
+    r = frame.roi
+    ys, xs = _product_pixels(frame, product.default_background).T
+    assert xs.min() >= r.cx - r.w / 2 - 1 and xs.max() <= r.cx + r.w / 2 + 1
+    assert ys.min() >= r.cy - r.h / 2 - 1 and ys.max() <= r.cy + r.h / 2 + 1
+
+
+def test_a_positive_tilt_keeps_the_centre_and_shows_the_top_edge_smaller() -> None:
+    homography = tilt_homography((64, 96), 10.0)
+    corners = np.array([[[48, 32], [0, 0], [96, 0], [0, 64], [96, 64]]], np.float64)
+    centre, tl, tr, bl, br = cv2.perspectiveTransform(corners, homography)[0]
+    assert np.allclose(centre, [48, 32])
+    assert tr[0] - tl[0] < 96 < br[0] - bl[0]
+    assert tilt_homography((64, 96), 0.0) == pytest.approx(np.eye(3))
