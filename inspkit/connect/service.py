@@ -20,7 +20,6 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
-from datetime import datetime, timezone
 
 from inspkit.connect.keeper import Kept, SampleKeeper
 from inspkit.connect.mes import MesRecord
@@ -28,6 +27,7 @@ from inspkit.connect.model_slot import Answer, ModelSlot
 from inspkit.connect.plc import PlcLink, sequence_of
 from inspkit.connect.protocol import PartFrame, ProtocolError, ResultFrame, decode_image
 from inspkit.connect.routing import needs_model, route
+from inspkit.data.collect import utc_iso
 from inspkit.errors import ConnectError
 from inspkit.recipe_line import FailSafe
 from inspkit.types import Goal, Verdict
@@ -110,7 +110,8 @@ class EdgeService:
         if not first:
             with self._lock:
                 self._counts["repeats"] += 1
-            return future.result(timeout=max(0.1, received_s + self.config.deadline_s - time.monotonic()) + 5)
+            # The first request answers within its deadline; the grace covers a slow PLC or outbox.
+            return future.result(timeout=received_s + self.config.deadline_s + 5 - time.monotonic())
         try:
             result = self._decide(frame, received_s)
         except BaseException as exc:
@@ -203,7 +204,7 @@ class EdgeService:
     def _keep(self, frame: PartFrame, version: str | None, p_ok: float | None, verdict: Verdict) -> None:
         if self.keeper is None or not self.config.keep_samples or version is None or p_ok is None:
             return
-        self.keeper.put(Kept(frame.line, frame.station, frame.serial, _iso(frame.t), frame.encoding, frame.image,
+        self.keeper.put(Kept(frame.line, frame.station, frame.serial, utc_iso(frame.t), frame.encoding, frame.image,
                              frame.shape, version, float(p_ok), verdict.value))
 
     def _count(self, by: str, written: bool) -> None:
@@ -215,8 +216,3 @@ class EdgeService:
 
 def _text(verdict: Verdict | None) -> str | None:
     return None if verdict is None else verdict.value
-
-
-def _iso(unix_s: float) -> str:
-    moment = datetime.fromtimestamp(unix_s, timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
