@@ -72,3 +72,34 @@ def count_table(title: str, counts: dict[object, int], key: str) -> Table:
     for name, n in sorted(counts.items(), key=lambda kv: str(kv[0])):
         table.add_row("—" if name is None else str(name), str(n))
     return table
+
+
+# The bars of a training run (inspkit train, the simulator's first model).
+TRAIN_BARS = {"load": "images", "candidate": "candidates", "epoch": "epochs"}
+
+
+class StepBars:
+    """One Rich bar per kind of step, made when its first report arrives.
+
+    Args:
+        labels: Bar label per kind, e.g. ``{"load": "images", "epoch": "epochs"}``.
+    """
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+        self.progress = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=True)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> StepBars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, kind: str, done: int, total: int) -> None:
+        """The ``on_progress`` callback: ``done`` of ``total`` steps of ``kind``."""
+        if kind not in self.tasks:
+            self.tasks[kind] = self.progress.add_task(self.labels.get(kind, kind), total=total)
+        self.progress.update(self.tasks[kind], completed=done, total=total)

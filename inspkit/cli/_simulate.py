@@ -145,7 +145,7 @@ def _model(recipe: Recipe, ws_path: Path, device: str):  # noqa: ANN202  (ModelA
 
 def _train_first(ws, recipe: Recipe, device: str) -> None:  # noqa: ANN001
     from inspkit.cli._sim import setup_images
-    from inspkit.cli.train import _Bars
+    from inspkit.cli._common import TRAIN_BARS, StepBars
     from inspkit.models.bootstrap import train_first_model
     from inspkit.models.device import resolve_device
 
@@ -157,7 +157,7 @@ def _train_first(ws, recipe: Recipe, device: str) -> None:  # noqa: ANN001
                       f"{sim.setup_images} labelled images from the {sim.setup_days} set-up days")
     with _status("rendering the set-up images"):
         images = setup_images(first, recipe.seed)
-    with _Bars() as bars:
+    with StepBars(TRAIN_BARS) as bars:
         selection = train_first_model(ws, first, images, resolve_device(device), bars.update)
     if selection.meta is None:
         raise InputError(f"{first.train.candidates[0]} does not fit the {recipe.line.cycle_time_ms:g} ms cycle time; "

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from inspkit.cli._common import WorkspaceOpt, console, err_console, open_workspace
+from inspkit.cli._common import TRAIN_BARS, StepBars, WorkspaceOpt, console, open_workspace
 
 
 def train(
@@ -36,31 +35,9 @@ def train(
             "train.repeats": repeats, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr,
         })
         request = TrainRequest(recipe, resolve_device(device), weights)
-        with _Bars() as bars:
+        with StepBars(TRAIN_BARS) as bars:
             sel = train_and_select(ws, request, bars.update)
     _render(sel)
-
-
-class _Bars:
-    """Three bars: loading images, candidates, epochs of the current run."""
-
-    def __init__(self) -> None:
-        self.progress = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=err_console, transient=True)
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self) -> _Bars:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def update(self, kind: str, done: int, total: int) -> None:
-        if kind not in self.tasks:
-            label = {"load": "images", "candidate": "candidates", "epoch": "epochs"}[kind]
-            self.tasks[kind] = self.progress.add_task(label, total=total)
-        self.progress.update(self.tasks[kind], completed=done, total=total)
 
 
 def _render(sel) -> None:

@@ -46,14 +46,22 @@ def load_tensors(
     import torch
 
     index = {name: i for i, name in enumerate(classes)}
+    x = load_images(ws, samples, size, on_progress)
+    y = torch.tensor([index[str(s.label)] for s in samples], dtype=torch.int64)
+    return Tensors(x, y)
+
+
+def load_images(ws: Workspace, samples: Sequence[Sample], size: int,
+                on_progress: Callable[[int], None] | None = None) -> "torch.Tensor":
+    """Samples' images, prepared, as one ``(N, 3, S, S)`` uint8 tensor (labels not needed)."""
+    import torch
+
     images = []
     for sample in samples:
         images.append(prepare(read_image(ws.path(sample.image_path)), size))
         if on_progress:
             on_progress(1)
-    x = stack_uint8(images) if images else torch.zeros((0, 3, size, size), dtype=torch.uint8)
-    y = torch.tensor([index[str(s.label)] for s in samples], dtype=torch.int64)
-    return Tensors(x, y)
+    return stack_uint8(images) if images else torch.zeros((0, 3, size, size), dtype=torch.uint8)
 
 
 def data_hash(splits: dict[str, Sequence[Sample]]) -> str:
