@@ -68,11 +68,11 @@ def _root(
 
 
 def _register() -> None:
-    from inspkit.cli import (augment, collect, connect, crop, explain, init, label, models, predict, review,
-                             sheet, simulate, status, train, update)
+    from inspkit.cli import (augment, collect, connect, crop, expand, explain, init, label, models, predict,
+                             review, sheet, simulate, status, train, update)
 
     for module in (init, status, collect, label, crop, augment, sheet, train, models, predict, explain, review,
-                   update, connect, simulate):
+                   update, connect, expand, simulate):
         module.register(app)
 
 

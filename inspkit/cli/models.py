@@ -29,14 +29,24 @@ def list_versions(workspace: Path = WorkspaceOpt) -> None:
     """Every version with its stage, architecture and test metrics."""
     infos = _store(workspace).list()
     table = Table(title="Model versions", title_justify="left")
-    for col in ("version", "stage", "architecture", "task", "accuracy", "p99 ms", "created"):
+    for col in ("version", "stage", "architecture", "task", "accuracy", "p99 ms", "from", "created"):
         table.add_column(col)
     for info in infos:
         m = info.meta
         table.add_row(m.version, f"[{_STAGE_STYLE[info.stage.value]}]{info.stage.value}[/]", m.architecture, m.task,
                       f"{m.metrics.get('accuracy', float('nan')):.3f}", f"{m.metrics.get('p99_ms', float('nan')):.1f}",
-                      m.created_at)
+                      _origin(m), m.created_at)
     console.print(table if infos else "no model versions yet; run 'inspkit train'")
+
+
+def _origin(meta) -> str:  # noqa: ANN001  (ModelMeta)
+    """Where a version came from: trained here, updated from a parent, or expanded from another line."""
+    source = meta.extra.get("expanded_from")
+    if source:
+        return f"{meta.extra.get('method', 'expand')} from {Path(source['workspace']).name}:{source['version']}"
+    if meta.parent:
+        return f"{meta.extra.get('update', 'update')} of {meta.parent}"
+    return "trained"
 
 
 @models_app.command("show")
