@@ -25,24 +25,28 @@ def expand(
                                      "labels: im (information maximisation), entropy, dev (deep embedded "
                                      "validation), or last."),
     epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over line B's images."),
-    lr: float = typer.Option(None, "--lr", min=0.0, help="Learning rate (default: 3e-4; adda 1e-4)."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (default: 3e-4; adda 1e-4)."),
     batch_size: int = typer.Option(None, "--batch-size", min=2, help="Images per domain per step (default: line B's recipe)."),
     seed: int = typer.Option(None, "--seed", help="Seed (default: line B's recipe)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
 ) -> None:
     """Adapt a model of one line to another line of the same product; store it in line B's workspace.
 
-    Every epoch is a checkpoint (epoch 0 is line A's model as it is); the one
-    kept is chosen by --select. When line B has labelled images beyond the N
+    Every epoch is a checkpoint (epoch 0 is line A's model; for dann and adda
+    with batch-norm statistics from line B's images); the one kept is chosen
+    by --select. When line B has labelled images beyond the N
     learned from, the table shows each checkpoint's accuracy on them, so you
     can see how well the criterion picked.
     """
     from inspkit.cli._common import open_workspace
+    from inspkit.errors import InputError
     from inspkit.maintain.expand import ExpandRequest, expand as run, parse_source
     from inspkit.models.device import resolve_device
 
+    if lr is not None and lr <= 0:
+        raise InputError(f"--lr must be above 0, not {lr:g}")
     req = ExpandRequest(parse_source(source), method, labels, select, epochs, resolve_device(device),
-                        lr or None, batch_size, seed)
+                        lr, batch_size, seed)
     with open_workspace(target) as ws, StepBars({"load": "images", "epoch": "epochs"}) as bars:
         out = run(ws, req, bars.update)
     _render(out)

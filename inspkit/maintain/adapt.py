@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inspkit.maintain.adapt_nets import critic, feature_size, features, head, recalibrate_bn, reverse_gradient
+from inspkit.maintain.adapt_nets import critic, feature_size, recalibrate_bn, reverse_gradient
 from inspkit.maintain.adapt_select import SelectionData, goodness, score_checkpoint
 from inspkit.maintain.adapt_types import Criterion, Method
 from inspkit.maintain.trainer import Compute
 from inspkit.models.dataset import Tensors
 from inspkit.models.engine import evaluate
+from inspkit.models.features import features, head
 from inspkit.models.preprocess import normalise
 
 if TYPE_CHECKING:

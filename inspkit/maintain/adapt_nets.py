@@ -1,8 +1,7 @@
-"""Pieces domain adaptation needs around a classifier: features, a domain critic, BN statistics.
+"""Pieces domain adaptation needs around a classifier: a domain critic, gradient reversal, BN statistics.
 
-A timm classifier is split into its feature extractor (everything up to the
-pooled features) and its head (the last linear layer), so DANN and ADDA can
-look at the features the head classifies.
+The critic looks at a classifier's pooled features (``models.features``):
+what its last layer classifies.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from inspkit.errors import ModelError
 from inspkit.models.dataset import Tensors
+from inspkit.models.features import features
 from inspkit.models.preprocess import normalise
 
 if TYPE_CHECKING:
@@ -27,16 +27,6 @@ def check_splittable(model: Any, architecture: str) -> None:
     if not all(hasattr(model, name) for name in ("forward_features", "forward_head", "get_classifier")):
         raise ModelError(f"{architecture} does not expose its features (forward_features/forward_head); "
                          "expansion needs a timm classifier")
-
-
-def features(model: Any, x: "torch.Tensor") -> "torch.Tensor":
-    """Pooled features ``(N, D)`` of normalised input ``x``: what the head classifies."""
-    return model.forward_head(model.forward_features(x), pre_logits=True)
-
-
-def head(model: Any) -> "torch.nn.Module":
-    """The model's last (classifying) layer."""
-    return model.get_classifier()
 
 
 def feature_size(model: Any, size: int, device: str) -> int:
@@ -104,15 +94,3 @@ def recalibrate_bn(model: Any, images: Tensors, device: str, batch_size: int) ->
     for m, momentum in zip(layers, saved):
         m.momentum = momentum
     model.eval()
-
-
-def embed(model: Any, images: "torch.Tensor", device: str, batch_size: int) -> "torch.Tensor":
-    """Features of uint8 images in eval mode, on the CPU."""
-    import torch
-
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            out.append(features(model, normalise(images[start:start + batch_size].to(device))).float().cpu())
-    return torch.cat(out) if out else torch.zeros((0, 0))

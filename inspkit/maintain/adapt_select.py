@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inspkit.maintain.adapt_nets import embed, head
 from inspkit.maintain.adapt_types import Criterion
 from inspkit.models.dataset import Tensors
+from inspkit.models.features import embed, head
 
 if TYPE_CHECKING:
     import torch
@@ -82,13 +82,20 @@ def dev_score(model: Any, data: SelectionData, target: "torch.Tensor", device: s
 
     ``target`` holds the model's features of the target images.
     """
-    source = embed(model, data.source.x[:_DOMAIN_SAMPLE], device, batch_size)
+    source = embed(model, data.source.x[_subsample(len(data.source))], device, batch_size)
     val = embed(model, data.source_val.x, device, batch_size)
-    weights = density_ratio(source, target[:_DOMAIN_SAMPLE], val)
+    weights = density_ratio(source, target[_subsample(len(target))], val)
     probs = _probs(model, val, device)
     labels = data.source_val.y.numpy()
     losses = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0))
     return control_variate_risk(weights, losses)
+
+
+def _subsample(n: int) -> "torch.Tensor":
+    """The same random ``_DOMAIN_SAMPLE`` indices at every checkpoint (collection order may be biased)."""
+    import torch
+
+    return torch.randperm(n, generator=torch.Generator().manual_seed(0))[:_DOMAIN_SAMPLE]
 
 
 def _probs(model: Any, feats: "torch.Tensor", device: str) -> np.ndarray:
@@ -103,8 +110,10 @@ def density_ratio(source: "torch.Tensor", target: "torch.Tensor", points: "torch
     """p_target(x) / p_source(x) at ``points``, from a logistic domain classifier on features."""
     import torch
 
-    mean, std = source.mean(0), source.std(0) + 1e-6
-    x = torch.cat([source, target]).sub(mean).div(std)
+    both = torch.cat([source, target])
+    # Pooled statistics with a floor: a feature silent on one line must not dominate.
+    mean, std = both.mean(0), both.std(0).clamp_min(1e-3)
+    x = both.sub(mean).div(std)
     y = torch.cat([torch.zeros(len(source)), torch.ones(len(target))])
     w = torch.zeros(x.shape[1], requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
@@ -125,6 +134,6 @@ def density_ratio(source: "torch.Tensor", target: "torch.Tensor", points: "torch
 def control_variate_risk(weights: np.ndarray, losses: np.ndarray) -> float:
     """DEV's estimate: mean(w·ℓ) + η·(mean(w) − 1) with η = −Cov(w·ℓ, w) / Var(w)."""
     weighted = weights * losses
-    var = float(np.var(weights))
-    eta = -float(np.cov(weighted, weights)[0, 1]) / var if var > 1e-12 else 0.0
+    cov = np.cov(weighted, weights)
+    eta = -float(cov[0, 1]) / float(cov[1, 1]) if cov[1, 1] > 1e-12 else 0.0
     return float(weighted.mean() + eta * (weights.mean() - 1.0))

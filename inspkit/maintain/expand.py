@@ -27,6 +27,7 @@ from typing import Any
 from inspkit.data.views import common_crop_window
 from inspkit.errors import InputError
 from inspkit.maintain.adapt import AdaptConfig, AdaptData, AdaptResult, adapt
+from inspkit.maintain.adapt_nets import check_splittable
 from inspkit.maintain.adapt_types import Criterion, Method
 from inspkit.maintain.expand_check import Plan, make_plan
 from inspkit.models.dataset import Tensors, data_hash, load_images, load_tensors
@@ -123,12 +124,14 @@ def expand(target: Workspace, req: ExpandRequest, progress: Progress) -> ExpandO
     with _open_source(req.source, target) as source:
         plan = make_plan(source, target, req)
         inf = Inferencer.load(source.root / "models", plan.source_version, req.device)
+        check_splittable(inf.model, plan.meta.architecture)
         data = _load(source, target, plan, progress)
     cfg = _config(target, req)
     result = adapt(inf.model, data, cfg, lambda epoch, row: progress("epoch", epoch, cfg.epochs))
     before = evaluate(inf.model, data.probe, req.device, cfg.batch_size).accuracy if len(data.probe) else float("nan")
-    run_dir = _write_run(target, result, cfg)
-    meta = _store(target, plan, result, cfg, req, before, run_dir)
+    table = checkpoint_csv(result, cfg.criterion)
+    meta = _store(target, plan, result, cfg, req, before, table)
+    run_dir = _write_run(target, meta.version, table)
     store = ModelStore(target.root / "models")
     promoted = store.production() is None
     if promoted:
@@ -174,10 +177,10 @@ def _no_labels(n: int) -> Any:
     return torch.full((n,), -1, dtype=torch.int64)
 
 
-def _write_run(target: Workspace, result: AdaptResult, cfg: AdaptConfig) -> Path:
-    run_dir = target.root / "runs" / f"expand-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}"
-    run_dir.mkdir(parents=True)
-    atomic_write_text(run_dir / "checkpoints.csv", checkpoint_csv(result, cfg.criterion))
+def _write_run(target: Workspace, version: str, table: str) -> Path:
+    run_dir = target.root / "runs" / f"expand-{version}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "checkpoints.csv", table)
     return run_dir
 
 
@@ -192,7 +195,7 @@ def checkpoint_csv(result: AdaptResult, criterion: Criterion) -> str:
 
 
 def _store(target: Workspace, plan: Plan, result: AdaptResult, cfg: AdaptConfig, req: ExpandRequest,
-           before: float, run_dir: Path) -> ModelMeta:
+           before: float, table: str) -> ModelMeta:
     from safetensors.torch import save
 
     state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
@@ -209,9 +212,9 @@ def _store(target: Workspace, plan: Plan, result: AdaptResult, cfg: AdaptConfig,
                                  "line": plan.source_line, "data_hash": src.data_hash},
                "method": cfg.method.value, "labels": len(plan.labelled), "criterion": cfg.criterion.value,
                "chosen_epoch": result.chosen_epoch, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed,
-               "run": run_dir.name, "cpu_s": result.compute.cpu_s},
+               "cpu_s": result.compute.cpu_s},
     )
-    files = {meta.weights_file: save(state), "checkpoints.csv": run_dir / "checkpoints.csv"}
+    files = {meta.weights_file: save(state), "checkpoints.csv": table.encode()}
     return ModelStore(target.root / "models").add(meta, files)
 
 

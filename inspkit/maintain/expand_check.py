@@ -88,7 +88,8 @@ def _check_model(meta: ModelMeta, version: str, source: Workspace, target: Works
                          f"only on line B: {', '.join(only_b) or '-'}); make the two recipes' taxonomy the same")
     if meta.input_size != target.recipe.image_size:
         raise InputError(f"input sizes differ: {version} takes {meta.input_size} px but line B's image_size is "
-                         f"{target.recipe.image_size}; set image_size: {meta.input_size} in line B's inspkit.yaml")
+                         f"{target.recipe.image_size}; set image_size: {meta.input_size} in {target.root}/inspkit.yaml "
+                         f"(or make it with 'inspkit init … --image-size {meta.input_size}')")
 
 
 def _check_images(meta: ModelMeta, images: tuple[Sample, ...], target: Workspace) -> None:
@@ -96,6 +97,10 @@ def _check_images(meta: ModelMeta, images: tuple[Sample, ...], target: Workspace
         raise InputError(f"line B's workspace {target.root} has no images; collect some first "
                          "('inspkit collect -w WS_B --source …')")
     cropped = common_crop_window(images) is not None
+    frames = sum(1 for s in images if s.source != "crop")
+    if cropped and frames:
+        raise InputError(f"{frames} of line B's frames are not cropped yet (the others are); "
+                         "run 'inspkit crop -w WS_B' so the model sees every image the same way")
     if (meta.roi is not None) != cropped:
         what = "ROI crops" if meta.roi is not None else "whole frames"
         raise InputError(f"the source model inspects {what} but line B's images are "
@@ -108,8 +113,9 @@ def _pick_labels(images: tuple[Sample, ...], req: ExpandRequest, seed: int) -> t
     pool = [s for s in images if s.label is not None]
     if req.labels < 0:
         raise InputError(f"--labels must be 0 or more, not {req.labels}")
-    if req.method is Method.FINETUNE and req.labels == 0:
-        raise InputError("finetune learns from labelled line-B images: give --labels N (N ≥ 1), or use dann/adda")
+    if req.method is Method.FINETUNE and req.labels < 2:
+        # One image (doubled to make a batch) leaves batch norm with zero variance.
+        raise InputError("finetune learns from labelled line-B images: give --labels N (N ≥ 2), or use dann/adda")
     if req.labels > len(pool):
         raise InputError(f"--labels {req.labels} asked for, but line B has {len(pool)} labelled images; "
                          "label more ('inspkit label -w WS_B …') or ask for fewer")

@@ -63,6 +63,13 @@ def test_dev_weights_source_images_by_how_target_like_they_are() -> None:
     assert control_variate_risk(np.ones(3), losses) == pytest.approx(losses.mean())
 
 
+def test_dev_control_variate_matches_its_closed_form() -> None:
+    rng = np.random.default_rng(0)
+    w, loss = rng.gamma(2.0, 0.5, 50), rng.gamma(1.0, 1.0, 50)
+    eta = -np.cov(w * loss, w)[0, 1] / np.var(w, ddof=1)
+    assert control_variate_risk(w, loss) == pytest.approx(np.mean(w * loss) + eta * np.mean(w) - eta)
+
+
 def _toy(n: int, seed: int, shift: int = 0) -> Tensors:
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % 2
@@ -92,6 +99,13 @@ def test_adapt_keeps_the_criterions_choice_and_leaves_the_source_model_alone(
     assert result.chosen_epoch == best.epoch
     assert all(0.0 <= r.probe_accuracy <= 1.0 for r in result.rows)
     assert all(torch.equal(v, before[k]) for k, v in source_model.state_dict().items())
+
+
+def test_adda_trains_the_encoder_and_keeps_line_as_classifier(source_model: torch.nn.Module) -> None:
+    cfg = AdaptConfig(Method.ADDA, 1, 8, 1e-3, 0.0, 0, "cpu", Criterion.LAST)
+    model = adapt(source_model, _data(), cfg).model
+    assert torch.equal(model.get_classifier().weight, source_model.get_classifier().weight)
+    assert not torch.equal(model.conv1.weight, source_model.conv1.weight)
 
 
 def test_last_keeps_the_last_epoch(source_model: torch.nn.Module) -> None:

@@ -36,7 +36,9 @@ def _lines(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _run("label", "-w", a, "--from-truth")
     _run("crop", "-w", a)
     _run("train", "-w", a, "--candidates", "timm:resnet18", "--epochs", "1")
-    _run("init", b, "--recipe", recipe)
+    recipe_b = base / "recipe-48px.yaml"  # line B's model size comes from init --image-size, as in the README
+    recipe_b.write_text(yaml.safe_dump(small_recipe_dict(image_size=48), sort_keys=False))
+    _run("init", b, "--recipe", recipe_b, "--image-size", "32")
     _run("collect", "-w", b, "--source", "sim:24", "--line", "B")
     _run("label", "-w", b, "--from-truth")
     _run("collect", "-w", b, "--source", "sim:8", "--line", "B", "--seed", "5")
@@ -131,6 +133,10 @@ BAD = {
     "input size": (lambda lines: ["--to", _other_recipe(lines, "big", image_size=48)], "input sizes differ"),
     "frames, not crops": (lambda lines: ["--to", _other_recipe(lines, "raw", crop=False)],
                           "inspects ROI crops but line B's images are whole frames"),
+    "crops and frames mixed": (lambda lines: _uncropped_frames_in_b(lines), "4 of line B's frames are not cropped yet"),
+    "negative labels": (lambda lines: ["--labels", "-1"], "--labels must be 0 or more"),
+    "finetune on one label": (lambda lines: ["--method", "finetune", "--labels", "1"], "N ≥ 2"),
+    "zero learning rate": (lambda lines: ["--lr", "0"], "--lr must be above 0"),
     "empty target": (lambda lines: ["--to", _empty(lines)], "has no images"),
     "missing version": (lambda lines: ["--from", f"{lines / 'A'}:v0042"], "'v0042' does not exist"),
     "not a workspace": (lambda lines: ["--from", lines / "nowhere"], "is not an inspkit workspace"),
@@ -138,6 +144,11 @@ BAD = {
     "finetune without labels": (lambda lines: ["--method", "finetune"], "give --labels N"),
     "same workspace": (lambda lines: ["--from", lines / "B"], "same workspace"),
 }
+
+
+def _uncropped_frames_in_b(lines: Path) -> list:
+    _run("collect", "-w", lines / "B", "--source", "sim:4", "--line", "B", "--seed", "9")
+    return []
 
 
 def _empty(lines: Path) -> Path:
