@@ -38,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate_speed.py
 
 clean:
-	rm -rf $(DEMO) $(DEMO)-incoming $(SIM) .pytest_cache .hypothesis
+	rm -rf $(DEMO) $(DEMO)-incoming $(DEMO)-lineB $(SIM) .pytest_cache .hypothesis

@@ -3,7 +3,7 @@
 set -euo pipefail
 WS=${1:-demo-ws}
 RECIPE=recipes/cylinder-bonding.yaml
-rm -rf "$WS" "$WS-incoming"
+rm -rf "$WS" "$WS-incoming" "$WS-lineB"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -46,6 +46,14 @@ step "10. learn from the failed samples: fine-tune, or re-train when FSR > beta"
 inspkit update -w "$WS"
 inspkit status -w "$WS"
 
+step "11. a second line makes the same part under other light and camera: move the model there"
+inspkit init "$WS-lineB" --recipe "$RECIPE" --image-size 64
+inspkit collect -w "$WS-lineB" --source sim:160 --line B
+inspkit crop -w "$WS-lineB" --margin 0.05
+inspkit label -w "$WS-lineB" --from-truth   # 20 of these are learned from; the rest only measure
+inspkit expand --from "$WS" --to "$WS-lineB" --method dann --labels 20 --epochs 4
+inspkit models list -w "$WS-lineB"
+
 step "outputs"
 echo "workspace:      $WS/ (samples.db, images/, inspkit.yaml)"
 echo "contact sheets: $WS/runs/crops.png, $WS/runs/augmented.png"
@@ -53,3 +61,4 @@ echo "vision folder:  $WS-incoming/"
 echo "model:          $WS/models/ (inspkit models list -w $WS)"
 echo "heatmaps:       $WS/runs/explain/"
 echo "review:         $WS/runs/review.csv (or: inspkit review -w $WS --serve)"
+echo "line B:         $WS-lineB/ (the expanded model and its checkpoints: $WS-lineB/runs/expand-*/)"
