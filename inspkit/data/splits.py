@@ -44,7 +44,7 @@ def assign_splits(ws: Workspace, val_fraction: float, test_fraction: float, seed
     Raises:
         InputError: fewer than two classes, or a class too small to split.
     """
-    frames = list(ws.samples.select("parent_id IS NULL AND label IS NOT NULL"))
+    frames = list(ws.samples.select("parent_id IS NULL AND label IS NOT NULL AND source != 'augment'"))
     _check_splittable(frames, val_fraction, test_fraction)
     test_fixed = any(s.split == "test" for s in frames)
     fractions = {"val": val_fraction, "test": 0.0 if test_fixed else test_fraction}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from inspkit.models.preprocess import normalise, prepare, stack_uint8
-from inspkit.models.store import ModelStore
+from inspkit.models.store import ModelStore, refuse_generator
 from inspkit.models.types import InspectionResult, ModelMeta
 from inspkit.types import Box, Verdict
 
@@ -49,6 +49,7 @@ class Inferencer:
         store = ModelStore(models_dir)
         version = store.resolve(version)
         meta = store.meta(version)
+        refuse_generator(meta)
         weights = store.weights_path(version)
         device = resolve_device(device)
         model = _load_detector(weights, device) if meta.task == "detect" else _load_classifier(meta, weights, device)

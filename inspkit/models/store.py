@@ -137,6 +137,7 @@ class ModelStore:
         """Make ``version`` production (the old one retires); returns the old one."""
         with self._lock():
             self.weights_path(self.resolve(version))  # never promote a damaged version
+            refuse_generator(self.meta(version))
             reg = self._registry()
             old = reg["production"]
             if old == version:
@@ -196,6 +197,17 @@ class ModelStore:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def refuse_generator(meta: ModelMeta) -> None:
+    """A GAN generator makes images; it never inspects parts.
+
+    Raises:
+        ModelError: ``meta`` is a generator's.
+    """
+    if meta.task == "generate":
+        raise ModelError(f"{meta.version} is an image generator (augment --gan); it cannot inspect parts — "
+                         "pick a classifier or detector version")
 
 
 def sha256_file(path: Path) -> str:
