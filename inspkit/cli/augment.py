@@ -21,7 +21,7 @@ def augment(
     defect_type: str = typer.Option(None, "--defect-type", help="With --gan: make only this defect type "
                                     "(default: every type, in proportion to the real images)."),
     count: int = typer.Option(None, "--count", help="With --gan: generated images to add."),
-    steps: int = typer.Option(1500, "--steps", min=1, help="With --gan: GAN training steps."),
+    steps: int = typer.Option(1000, "--steps", min=1, help="With --gan: GAN training steps."),
     device: str = typer.Option("auto", "--device", help="With --gan: auto, cpu or cuda."),
 ) -> None:
     """Add augmented children to labelled samples (train split or not yet split; never val or test).

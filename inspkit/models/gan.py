@@ -37,7 +37,7 @@ class GanConfig:
         device: ``cpu`` or ``cuda``.
     """
 
-    steps: int = 1500
+    steps: int = 1000
     batch_size: int = 16
     lr: float = 2e-4
     width: int = 128
