@@ -57,8 +57,6 @@ def augment(
 
 def _gan(workspace: Path, label: str, defect_type: str | None, count: int, steps: int, seed: int | None,
          device: str) -> None:
-    from datetime import datetime, timezone
-
     from inspkit.cli._common import StepBars
     from inspkit.models.device import resolve_device
     from inspkit.models.gan import GanConfig
@@ -70,17 +68,15 @@ def _gan(workspace: Path, label: str, defect_type: str | None, count: int, steps
         cfg = GanConfig(steps=steps, seed=ws.recipe.seed if seed is None else seed, device=dev)
         with StepBars({"load": "images", "step": "GAN steps"}) as bars:
             report = gan_augment(ws, GanRequest(label, count, defect_type, cfg), bars.update)
+        warn(report.warnings)
+        made_text = ", ".join(f"{n} {name}" for name, n in report.made.items())
+        console.print(f"GAN [bold]{report.version}[/] learned {sum(report.real.values())} real {label} images "
+                      f"in {report.seconds:.0f} s; added {report.created} generated training samples ({made_text})")
         made = [ws.samples.get(i) for i in report.sample_ids]
         real = [ws.samples.get(i) for i in report.real_ids]
-        quality = gan_quality(ws, label, made, real, dev)
-        out = ws.root / "runs" / f"gan-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}"
-        sheets = write_sheets(ws, out, made, real)
-    warn(report.warnings)
-    made_text = ", ".join(f"{n} {name}" for name, n in report.made.items())
-    console.print(f"GAN [bold]{report.version}[/] learned {sum(report.real.values())} real {label} images "
-                  f"in {report.seconds:.0f} s; added {report.created} generated training samples ({made_text})")
-    _print_quality(quality, label)
-    console.print(f"contact sheets: {', '.join(str(p) for p in sheets)}")
+        out = ws.root / "runs" / f"gan-{report.version}"
+        console.print(f"contact sheets: {', '.join(str(p) for p in write_sheets(ws, out, made, real))}")
+        _print_quality(gan_quality(ws, label, made, real, dev), label)
 
 
 def _print_quality(q, label: str) -> None:  # noqa: ANN001  (GanQuality)

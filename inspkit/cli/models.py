@@ -41,6 +41,8 @@ def list_versions(workspace: Path = WorkspaceOpt) -> None:
 
 def _origin(meta) -> str:  # noqa: ANN001  (ModelMeta)
     """Where a version came from: trained here, updated from a parent, or expanded from another line."""
+    if meta.task == "generate":
+        return f"GAN on {meta.extra.get('real_images', '?')} {meta.extra.get('label', '')} images"
     source = meta.extra.get("expanded_from")
     if source:
         return f"{meta.extra.get('method', 'expand')} from {Path(source['workspace']).name}:{source['version']}"

@@ -81,7 +81,8 @@ def raw_frames(ws: Workspace) -> list[Sample]:
     Raises:
         InputError: there are none.
     """
-    frames = list(ws.samples.select("parent_id IS NULL"))
+    # Generated images (augment --gan) have no parent but are no camera frames.
+    frames = list(ws.samples.select("parent_id IS NULL AND source != 'augment'"))
     if not frames:
         raise InputError("the workspace has no raw frames to crop; run 'inspkit collect' first")
     return frames

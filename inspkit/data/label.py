@@ -192,7 +192,7 @@ def sample_for_file(ws: Workspace, path: Path) -> Sample | None:
 def label_table(ws: Workspace) -> dict[tuple[str | None, str | None], int]:
     """Counts of raw frames by ``(label, defect_type)``."""
     rows = ws.conn.execute(
-        "SELECT label, defect_type, COUNT(*) FROM samples WHERE parent_id IS NULL "
+        "SELECT label, defect_type, COUNT(*) FROM samples WHERE parent_id IS NULL AND source != 'augment' "
         "GROUP BY label, defect_type ORDER BY label, defect_type"
     )
     return {(r[0], r[1]): r[2] for r in rows}

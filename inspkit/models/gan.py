@@ -1,9 +1,8 @@
 """A small conditional GAN that makes defect images (paper 3.1.2, Table 1: image generation).
 
 A DCGAN-style generator and a projection discriminator, both conditioned on
-the defect type, sized for the recipe's image size (a power of two from 32
-up). Defect images are scarce, so the discriminator sees real and generated
-images through the same random shift and brightness change (differentiable
+the defect type, sized for the recipe's image size (32 to 256 px). Defect images are scarce, so the discriminator sees real and generated
+images alike through a random shift and brightness change (differentiable
 augmentation, Zhao et al. 2020): without it a discriminator memorises a
 dozen images within a few hundred steps and the generator stops learning.
 Hinge loss and spectral normalisation keep training steady on CPU.
@@ -11,7 +10,6 @@ Hinge loss and spectral normalisation keep training steady on CPU.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,14 +43,28 @@ class GanConfig:
     device: str = "cpu"
 
 
+def layout(size: int) -> tuple[int, int]:
+    """``(base, doublings)``: the networks work at ``base`` x ``base`` and double (or halve) ``doublings`` times.
+
+    Raises:
+        ValueError: a size the networks cannot make.
+    """
+    base, doublings = size, 0
+    while base % 2 == 0 and base // 2 >= 4:
+        base, doublings = base // 2, doublings + 1
+    if not 32 <= size <= 256 or base > 8:
+        raise ValueError(f"the GAN makes square images of 32 to 256 px whose side halves down to 8 or less "
+                         f"(e.g. 64, 96, 128, 224), not {size}")
+    return base, doublings
+
+
 def check_size(size: int) -> None:
     """Refuse an image size the networks cannot make.
 
     Raises:
-        ValueError: not a power of two between 32 and 256.
+        ValueError: see :func:`layout`.
     """
-    if size < 32 or size > 256 or size & (size - 1):
-        raise ValueError(f"the GAN makes square images of 32, 64, 128 or 256 px, not {size}")
+    layout(size)
 
 
 def build_generator(size: int, classes: int, width: int) -> "torch.nn.Module":
@@ -60,23 +72,23 @@ def build_generator(size: int, classes: int, width: int) -> "torch.nn.Module":
     import torch
     from torch import nn
 
-    check_size(size)
+    base, doublings = layout(size)
 
     class Generator(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.size, self.classes, self.width = size, classes, width
             self.embed = nn.Embedding(classes, 32)
-            self.project = nn.Linear(LATENT + 32, width * 16)
+            self.project = nn.Linear(LATENT + 32, width * base * base)
             blocks, ch = [], width
-            for _ in range(int(math.log2(size // 4))):
+            for _ in range(doublings):
                 out = max(ch // 2, 16)
                 blocks += [nn.Upsample(scale_factor=2), nn.Conv2d(ch, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
                 ch = out
             self.blocks = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), *blocks, nn.Conv2d(ch, 3, 3, padding=1), nn.Tanh())
 
         def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            h = self.project(torch.cat([z, self.embed(y)], dim=1)).view(len(z), self.width, 4, 4)
+            h = self.project(torch.cat([z, self.embed(y)], dim=1)).view(len(z), self.width, base, base)
             return self.blocks(h)
 
     return Generator()
@@ -88,17 +100,19 @@ def build_discriminator(size: int, classes: int, width: int) -> "torch.nn.Module
     from torch import nn
     from torch.nn.utils.parametrizations import spectral_norm
 
+    base, doublings = layout(size)
+
     class Discriminator(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             layers, ch = [], 3
-            for i in range(int(math.log2(size // 4))):  # halve the side down to 4 x 4
+            for i in range(doublings):  # halve the side down to base x base
                 out = min(width, 32 * 2 ** i)
                 layers += [spectral_norm(nn.Conv2d(ch, out, 4, 2, 1)), nn.LeakyReLU(0.2)]
                 ch = out
             self.body = nn.Sequential(*layers)
-            self.score = spectral_norm(nn.Linear(ch * 16, 1))
-            self.embed = spectral_norm(nn.Embedding(classes, ch * 16))
+            self.score = spectral_norm(nn.Linear(ch * base * base, 1))
+            self.embed = spectral_norm(nn.Embedding(classes, ch * base * base))
 
         def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             h = self.body(x).flatten(1)
@@ -173,7 +187,7 @@ def _g_step(gen: Any, disc: Any, opt: Any, y: "torch.Tensor") -> float:
 
 
 def diff_augment(x: "torch.Tensor") -> "torch.Tensor":
-    """A random brightness change and a shift of up to 1/8 of the side, per image (differentiable)."""
+    """A random brightness change per image and a shift of up to 1/8 of the side per batch (differentiable)."""
     import torch
 
     n, _, h, w = x.shape

@@ -28,6 +28,7 @@ from inspkit.models.dataset import load_images
 from inspkit.models.gan import ARCHITECTURE, GanConfig, check_size, generate, train_gan
 from inspkit.models.store import ModelStore
 from inspkit.models.types import ModelMeta
+from inspkit.recipe import Task
 from inspkit.store.samples import Sample
 from inspkit.store.workspace import Workspace
 
@@ -88,15 +89,21 @@ def gan_augment(ws: Workspace, req: GanRequest, progress: Progress) -> GanReport
     """
     check_request(ws, req)
     real, conditions = learnable(ws, req)
-    size = ws.recipe.image_size
-    images = load_images(ws, real, size, lambda n: progress("load", n, len(real)))
+    size, loaded = ws.recipe.image_size, [0]
+
+    def step(n: int) -> None:
+        loaded[0] += n
+        progress("load", loaded[0], len(real))
+
+    images = load_images(ws, real, size, step)
     index = {name: i for i, name in enumerate(conditions)}
     classes = _tensor([index[_condition(s)] for s in real])
     result = train_gan(images, classes, len(conditions), req.config, lambda done, total: progress("step", done, total))
     meta = _store_generator(ws, req, conditions, real, result)
     plan = _plan_counts(req, Counter(_condition(s) for s in real))
     wanted = _tensor([index[name] for name, n in plan.items() for _ in range(n)])
-    made = generate(result.generator, wanted, req.config.seed, req.config.device)
+    # Noise seeded by the version too: a second run with the same seed adds new images.
+    made = generate(result.generator, wanted, req.config.seed * 10_000 + int(meta.version[1:]), req.config.device)
     records = _records(ws, req, meta.version, [conditions[int(i)] for i in wanted], made)
     stored = collect_images(ws, records, lambda n: None)
     return GanReport(meta.version, dict(Counter(_condition(s) for s in real)), plan, stored.added,
@@ -110,6 +117,9 @@ def check_request(ws: Workspace, req: GanRequest) -> None:
         InputError, LabelError: as :func:`gan_augment`.
     """
     recipe = ws.recipe
+    if recipe.task is not Task.CLASSIFY:
+        raise InputError(f"augment --gan makes images for classifiers; this recipe's task is {recipe.task.value} "
+                         "(a detector needs boxes, which generated images do not have)")
     if req.count < 1:
         raise InputError(f"--count must be 1 or more, not {req.count}")
     if req.label not in recipe.label_names():
@@ -128,16 +138,15 @@ def check_request(ws: Workspace, req: GanRequest) -> None:
 def learnable(ws: Workspace, req: GanRequest) -> tuple[list[Sample], tuple[str, ...]]:
     """The real images to learn from and the condition names.
 
-    The val and test splits are drawn first (as ``train`` would) when they do
-    not exist yet, so the GAN never learns from an image the classifier will
-    be tested on.
+    Frames without a split get one first (as ``train`` would), so the GAN
+    never learns from an image the classifier will be validated or tested on.
 
     Raises:
         InputError: too few images are left outside val and test.
     """
     recipe = ws.recipe
-    if not any(s.split == "test" for s in ws.samples.select("label IS NOT NULL")):
-        assign_splits(ws, recipe.train.val_fraction, recipe.train.test_fraction, recipe.seed)
+    # Idempotent: only frames without a split get one (the test split, once drawn, stays).
+    assign_splits(ws, recipe.train.val_fraction, recipe.train.test_fraction, recipe.seed)
     real = [s for s in ws.samples.select(BASE_SAMPLES + " AND label = ?", (req.label,))
             if s.split not in ("val", "test")]
     _enough(real, req.label)
@@ -201,12 +210,12 @@ def _store_generator(ws: Workspace, req: GanRequest, conditions: tuple[str, ...]
 
 
 def _records(ws: Workspace, req: GanRequest, version: str, conditions: Sequence[str], made: Any) -> list:
-    line = ws.recipe.line
+    line, typed = ws.recipe.line, req.label == "NG"
     out = []
     for i, (name, image) in enumerate(zip(conditions, made)):
         sample = Sample(
             content_hash="", image_path="", width=0, height=0, source="augment", line=line.line,
-            station=line.station, label=req.label, defect_type=name if req.label == "NG" else None,
+            station=line.station, label=req.label, defect_type=name if typed and name in ws.recipe.taxonomy else None,
             split="train", derivation={"op": "gan", "generator": version, "condition": name, "index": i,
                                        "seed": req.config.seed},
         )

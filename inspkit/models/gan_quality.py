@@ -99,12 +99,14 @@ def _nearest(a: np.ndarray, b: np.ndarray) -> float:
     """Median distance from each row of ``a`` to its nearest row of ``b``."""
     if not len(a) or not len(b):
         return float("nan")
+    a, b = a[:500], b[:2000]  # bounds memory; medians of this many are stable
     d = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
     return float(np.median(d.min(axis=1)))
 
 
 def _spread(a: np.ndarray) -> float:
-    """Mean distance between two different rows."""
+    """Mean distance between two different rows (of at most 500, to bound memory)."""
+    a = a[:500]
     if len(a) < 2:
         return float("nan")
     d = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1))

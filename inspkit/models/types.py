@@ -47,7 +47,7 @@ class ModelMeta:
 
     Attributes:
         version: Version id, e.g. ``v0003``.
-        task: ``classify`` or ``detect``.
+        task: ``classify``, ``detect``, or ``generate`` (an image generator; never inspects).
         architecture: Registry name, e.g. ``timm:resnet18`` or ``yolo:yolov8n``.
         input_size: Side of the square model input, pixels.
         classes: Output classes in index order (``("NG", "OK")`` for OK/NG classifiers).

@@ -24,15 +24,15 @@ def _run(*args: object) -> str:
     return result.output
 
 
-@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("size", [32, 48, 64, 224])
 def test_generator_makes_images_of_the_recipe_size(size: int) -> None:
     out = build_generator(size, 3, 32)(torch.randn(2, 64), torch.tensor([0, 2]))
     assert out.shape == (2, 3, size, size) and out.min() >= -1 and out.max() <= 1
 
 
-@pytest.mark.parametrize("size", [16, 48, 512])
+@pytest.mark.parametrize("size", [16, 100, 512])
 def test_sizes_the_gan_cannot_make_are_refused(size: int) -> None:
-    with pytest.raises(ValueError, match="32, 64, 128 or 256"):
+    with pytest.raises(ValueError, match="32 to 256 px"):
         check_size(size)
 
 
@@ -84,13 +84,19 @@ def test_gan_adds_marked_training_samples_linked_to_a_stored_generator(trained: 
     assert meta["task"] == "generate" and meta["input_size"] == 32
     assert {r["defect_type"] for r in rows} <= set(meta["classes"])
     assert "quality (v0001's features)" in out and "fidelity" in out
-    sheets = list((trained / "runs").glob("gan-*/generated.png"))
+    sheets = list((trained / "runs").glob("gan-v0002/generated.png"))
     assert len(sheets) == 1 and sheets[0].stat().st_size > 0
+    _run("crop", "-w", trained)  # a later crop leaves generated images alone: they are no camera frames
+    with sqlite3.connect(trained / "samples.db") as conn:
+        ids = ",".join(str(r["id"]) for r in rows)
+        assert conn.execute(f"SELECT COUNT(*) FROM samples WHERE parent_id IN ({ids})").fetchone()[0] == 0
 
 
 def test_one_defect_type_on_request_and_the_generator_never_inspects(trained: Path) -> None:
     _run("augment", "-w", trained, "--gan", "--count", "3", "--defect-type", "lump", "--steps", "2", "--device", "cpu")
     assert [r["defect_type"] for r in _generated(trained)] == ["lump"] * 3
+    _run("augment", "-w", trained, "--gan", "--count", "2", "--steps", "2", "--device", "cpu")
+    assert len(_generated(trained)) == 5  # the same seed again still adds new images
     result = CliRunner().invoke(app, ["models", "promote", "v0002", "-w", str(trained)])
     assert result.exit_code != 0 and "cannot inspect parts" in result.output
 
@@ -110,7 +116,17 @@ def _few(trained: Path) -> list[str]:
     return ["-w", str(few)]
 
 
+def _detector(trained: Path) -> list[str]:
+    recipe = trained.parent / "detect.yaml"
+    data = small_recipe_dict(task="detect")
+    data["train"]["candidates"] = ["yolo:yolov8n"]
+    recipe.write_text(yaml.safe_dump(data, sort_keys=False))
+    _run("init", trained.parent / "det", "--recipe", recipe)
+    return ["-w", str(trained.parent / "det")]
+
+
 BAD = {
+    "detector recipe": (lambda ws: ["--count", "2"] + _detector(ws), "makes images for classifiers"),
     "count zero": (lambda ws: ["--count", "0"], "--count must be 1 or more"),
     "no count": (lambda ws: [], "--gan needs --count N"),
     "unknown type": (lambda ws: ["--count", "2", "--defect-type", "scratch"], "unknown defect type 'scratch'"),
