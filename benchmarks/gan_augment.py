@@ -172,12 +172,12 @@ def _scores(model: torch.nn.Module, test: Tensors) -> dict[str, float]:
 
 def _quality(model: torch.nn.Module, made: Tensors, real_ng: torch.Tensor, test: Tensors) -> dict[str, float]:
     """The CLI's fidelity and diversity, with the "none" classifier's features."""
-    from inspkit.models.gan_quality import _nearest, _ratio, _spread
+    from inspkit.models.gan_quality import fidelity_diversity
 
     held = test.x[test.y == 0]
     f = {k: embed(model, v, "cpu", 64).numpy() for k, v in (("made", made.x), ("real", real_ng), ("held", held))}
-    return {"fidelity": _ratio(_nearest(f["made"], f["held"]), _nearest(f["real"], f["held"])),
-            "diversity": _ratio(_spread(f["made"]), _spread(f["real"]))}
+    fidelity, diversity = fidelity_diversity(f["made"], f["real"], f["held"])
+    return {"fidelity": fidelity, "diversity": diversity}
 
 
 def _report(runs: list[dict]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from inspkit.store.samples import Sample
 from inspkit.store.workspace import Workspace
+from inspkit.types import Roi
 
 BASE_SAMPLES = (
     "label IS NOT NULL AND source != 'augment' AND "
@@ -48,6 +49,12 @@ def training_view(ws: Workspace) -> TrainingView:
     augmented = tuple(ws.samples.select(AUGMENTED_TRAIN))
     by_split = {name: tuple(s for s in base if s.split == name) for name in ("train", "val", "test")}
     return TrainingView(by_split["train"] + augmented, by_split["val"], by_split["test"])
+
+
+def crop_roi(samples: Sequence[Sample]) -> Roi | None:
+    """The ROI a model should crop raw frames with: the samples' common crop window, ``None`` for raw frames."""
+    window = common_crop_window(samples)
+    return Roi(window[0] + window[3] / 2, window[1] + window[2] / 2, window[2], window[3]) if window else None
 
 
 def common_crop_window(samples: Sequence[Sample]) -> tuple[int, int, int, int] | None:

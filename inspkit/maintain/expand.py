@@ -18,13 +18,13 @@ on parts it has never seen.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from inspkit.data.views import common_crop_window
+from inspkit.data.views import crop_roi
 from inspkit.errors import InputError
 from inspkit.maintain.adapt import AdaptConfig, AdaptData, AdaptResult, adapt
 from inspkit.maintain.adapt_nets import check_splittable
@@ -35,9 +35,7 @@ from inspkit.models.engine import evaluate
 from inspkit.models.store import ModelStore
 from inspkit.models.types import ModelMeta
 from inspkit.store.atomic import atomic_write_text
-from inspkit.store.samples import Sample
 from inspkit.store.workspace import Workspace
-from inspkit.types import Roi
 
 Progress = Callable[[str, int, int], None]
 
@@ -204,7 +202,7 @@ def _store(target: Workspace, plan: Plan, result: AdaptResult, cfg: AdaptConfig,
     src = plan.meta
     meta = ModelMeta(
         version="", task=src.task, architecture=src.architecture, input_size=src.input_size, classes=src.classes,
-        roi=_roi(plan.target), thresholds=dict(src.thresholds), metrics={k: v for k, v in metrics.items() if v == v},
+        roi=crop_roi(plan.target), thresholds=dict(src.thresholds), metrics={k: v for k, v in metrics.items() if v == v},
         train_seconds=result.compute.wall_s, data_hash=_hash(plan), parent=None,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         weights_file="weights.safetensors", weights_sha256="",
@@ -216,11 +214,6 @@ def _store(target: Workspace, plan: Plan, result: AdaptResult, cfg: AdaptConfig,
     )
     files = {meta.weights_file: save(state), "checkpoints.csv": table.encode()}
     return ModelStore(target.root / "models").add(meta, files)
-
-
-def _roi(samples: Sequence[Sample]) -> Roi | None:
-    window = common_crop_window(samples)
-    return Roi(window[0] + window[3] / 2, window[1] + window[2] / 2, window[2], window[3]) if window else None
 
 
 def _hash(plan: Plan) -> str:

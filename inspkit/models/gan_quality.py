@@ -61,9 +61,13 @@ def gan_quality(ws: Workspace, label: str, made: Sequence[Sample], real: Sequenc
     feats = {name: _embed(inf, ws, group) for name, group in (("made", made), ("real", real), ("held", held))}
     probs = _probs(inf, ws, made)
     called = float(np.mean([inf.meta.classes[i] == label for i in probs.argmax(1)])) if len(probs) else float("nan")
-    fidelity = _ratio(_nearest(feats["made"], feats["held"]), _nearest(feats["real"], feats["held"]))
-    diversity = _ratio(_spread(feats["made"]), _spread(feats["real"]))
+    fidelity, diversity = fidelity_diversity(feats["made"], feats["real"], feats["held"])
     return GanQuality(inf.version, called, fidelity, diversity, len(held))
+
+
+def fidelity_diversity(made: np.ndarray, real: np.ndarray, held: np.ndarray) -> tuple[float, float]:
+    """Fidelity and diversity (see the module docstring) from feature rows of generated, learned-from and held-out images."""
+    return (_ratio(_nearest(made, held), _nearest(real, held)), _ratio(_spread(made), _spread(real)))
 
 
 def write_sheets(ws: Workspace, out_dir: Path, made: Sequence[Sample], real: Sequence[Sample], limit: int = 48) -> list[Path]:

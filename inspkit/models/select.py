@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from inspkit.data.splits import SplitReport, assign_splits
-from inspkit.data.views import TrainingView, common_crop_window, training_view
+from inspkit.data.views import TrainingView, crop_roi, training_view
 from inspkit.errors import InputError
 from inspkit.models.candidates import CandidateRow, RunSettings, run_classifier, run_detector
 from inspkit.models.dataset import class_names, data_hash, load_tensors
@@ -26,7 +26,6 @@ from inspkit.models.types import ModelMeta
 from inspkit.recipe import Recipe, Task, dump_recipe
 from inspkit.store.atomic import atomic_write_text
 from inspkit.store.workspace import Workspace
-from inspkit.types import Roi
 
 Progress = Callable[[str, int, int], None]
 
@@ -185,8 +184,7 @@ def _store_best(ws: Workspace, sel: Selection, recipe: Recipe, view: TrainingVie
     if best is None:
         return
     run = best.best_run()
-    window = common_crop_window(view.test or view.train)
-    roi = Roi(window[0] + window[3] / 2, window[1] + window[2] / 2, window[2], window[3]) if window else None
+    roi = crop_roi(view.test or view.train)
     meta = ModelMeta(
         version="", task=sel.task, architecture=best.name, input_size=recipe.image_size, classes=classes,
         roi=roi, thresholds={"ok": recipe.train.ok_threshold, "box": recipe.train.box_confidence},
